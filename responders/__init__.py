@@ -1,0 +1,23 @@
+"""Responders: build the brief for a detected campaign and deliver it.
+
+They never import `watcher` or `detectors`; their input is `responders.alert.Alert`.
+"""
+
+from __future__ import annotations
+
+from responders.alert import Alert, Brief, BriefItem, SamplePost, Surge
+from responders.base import Delivery, Responder
+from responders.brief import build_brief
+from responders.params import RespondParams
+
+__all__ = [
+    "Alert",
+    "Brief",
+    "BriefItem",
+    "Delivery",
+    "RespondParams",
+    "Responder",
+    "SamplePost",
+    "Surge",
+    "build_brief",
+]

@@ -1,0 +1,118 @@
+"""What a responder is given: the facts of a surge plus the brief built for it.
+
+Responders own this type; the watcher fills it in from the detector's decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Kind = Literal["new", "update"]
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class SamplePost:
+    id: str
+    author: str
+    text: str
+    url: str = ""
+    reshares: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """The facts of a detected campaign at one moment of its life."""
+
+    playbook: str
+    campaign_id: str
+    kind: Kind
+    state: str
+    fired_at: datetime
+    onset: datetime
+    terms: tuple[tuple[str, int], ...]
+    posts: int
+    distinct_authors: int
+    top_author_share: float
+    rate: float
+    baseline: float
+    score: float
+    growth: float
+    bucket_minutes: int
+    emerging_terms: tuple[str, ...] = ()
+    sources: tuple[tuple[str, datetime], ...] = ()
+    samples: tuple[SamplePost, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BriefItem:
+    """One line of the brief: what it is, where, and why it is listed for this surge."""
+
+    title: str
+    why: str
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    resources: tuple[BriefItem, ...] = ()
+    voices: tuple[BriefItem, ...] = ()
+    offers: tuple[BriefItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    surge: Surge
+    brief: Brief = field(default_factory=Brief)
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of the alerts NDJSON format."""
+        s = self.surge
+        return {
+            "playbook": s.playbook,
+            "campaign_id": s.campaign_id,
+            "kind": s.kind,
+            "state": s.state,
+            "fired_at": rfc3339(s.fired_at),
+            "onset": rfc3339(s.onset),
+            "terms": [term for term, _ in s.terms],
+            "term_counts": dict(s.terms),
+            "posts": s.posts,
+            "distinct_authors": s.distinct_authors,
+            "top_author_share": round(s.top_author_share, 4),
+            "rate_per_bucket": round(s.rate, 3),
+            "baseline_per_bucket": round(s.baseline, 3),
+            "score": round(s.score, 3),
+            "growth": round(s.growth, 3),
+            "bucket_minutes": s.bucket_minutes,
+            "emerging_terms": list(s.emerging_terms),
+            "sources": {name: rfc3339(first) for name, first in s.sources},
+            "samples": [
+                {
+                    "id": p.id,
+                    "author": p.author,
+                    "url": p.url,
+                    "text": p.text,
+                    "reshares": p.reshares,
+                }
+                for p in s.samples
+            ],
+            "resources": [_item(i) for i in self.brief.resources],
+            "voices": [_item(i) for i in self.brief.voices],
+            "offers": [_item(i) for i in self.brief.offers],
+        }
+
+
+def _item(item: BriefItem) -> dict[str, str]:
+    out = {"title": item.title, "why": item.why}
+    if item.url:
+        out["url"] = item.url
+    if item.detail:
+        out["detail"] = item.detail
+    return out

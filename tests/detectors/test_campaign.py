@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pickle
+import random
+
+from detectors.campaign import CALM_BUCKETS, BucketStats, CampaignDetector, Decision
+from detectors.params import DetectParams
+
+STEP = 300.0
+PARAMS = DetectParams(warmup_hours=4, cooldown_hours=1)
+
+
+def quiet(det: CampaignDetector, n: int, start: int = 0, seed: int = 0) -> list[Decision]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(start, start + n):
+        posts = rng.randint(0, 4)
+        out.append(det.update(BucketStats(i * STEP, posts, max(posts - 1, 0), 0.5)))
+    return out
+
+
+def surge(
+    det: CampaignDetector, sizes: list[int], start: int, share: float = 0.05
+) -> list[Decision]:
+    return [
+        det.update(BucketStats((start + i) * STEP, n, max(int(n * 0.9), 1), share))
+        for i, n in enumerate(sizes)
+    ]
+
+
+def transitions(decisions: list[Decision]) -> list[tuple[str, str]]:
+    return [(d.transition, d.state) for d in decisions if d.transition]
+
+
+def test_quiet_traffic_never_fires() -> None:
+    det = CampaignDetector(PARAMS)
+    assert transitions(quiet(det, 2000)) == []
+
+
+def test_leaderless_surge_fires_once_and_runs_its_lifecycle() -> None:
+    det = CampaignDetector(PARAMS)
+    quiet(det, 100)
+    ramp = [10, 20, 40, 60, 80, 90, 80, 50, 30, 15, 8, 5]
+    decisions = surge(det, ramp, 100) + quiet(det, 40, start=100 + len(ramp), seed=9)
+    states = transitions(decisions)
+    assert states[0] == ("new", "emerging")
+    assert [kind for kind, _ in states].count("new") == 1
+    assert [state for _, state in states] == [
+        "emerging",
+        "escalating",
+        "peaked",
+        "subsiding",
+        "over",
+    ]
+    opened = next(d for d in decisions if d.transition == "new")
+    assert opened.onset is not None
+    assert opened.onset <= opened.start
+
+
+def test_one_loud_account_is_not_a_campaign() -> None:
+    det = CampaignDetector(PARAMS)
+    quiet(det, 100)
+    flood = [det.update(BucketStats((100 + i) * STEP, 80, 2, 0.95)) for i in range(6)]
+    assert transitions(flood) == []
+
+
+def test_burst_is_not_learned_into_the_baseline() -> None:
+    det = CampaignDetector(PARAMS)
+    quiet(det, 100)
+    before = det.volume.mean
+    surge(det, [80] * 10, 100)
+    assert det.volume.mean == before
+
+
+def test_reignition_within_cooldown_is_not_new_but_after_it_is() -> None:
+    det = CampaignDetector(PARAMS)
+    quiet(det, 100)
+    first = surge(det, [50, 80, 80], 100) + quiet(det, CALM_BUCKETS + 1, start=103)
+    assert transitions(first)[-1] == ("update", "over")
+    soon = surge(det, [50, 80], 110)
+    assert transitions(soon) == []
+    quiet(det, 20, start=112)
+    later = surge(det, [50, 80], 132)
+    assert ("new", "emerging") in transitions(later)
+    assert det.campaigns == 2
+
+
+def test_count_series_without_authors_skips_author_gates() -> None:
+    det = CampaignDetector(PARAMS)
+    for i in range(100):
+        det.update(BucketStats(i * STEP, 100 + (i % 5)))
+    decision = det.update(BucketStats(100 * STEP, 400))
+    assert decision.transition == "new"
+
+
+def test_pickle_round_trip_mid_campaign() -> None:
+    det = CampaignDetector(PARAMS)
+    quiet(det, 100)
+    surge(det, [50, 80], 100)
+    copy = pickle.loads(pickle.dumps(det))
+    a = surge(det, [90, 90, 40], 102)
+    b = surge(copy, [90, 90, 40], 102)
+    assert a == b
+    assert copy.campaigns == 1

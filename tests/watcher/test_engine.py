@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import orjson
+
+from tests.conftest import T0, PostFactory
+from watcher.engine import Engine
+from watcher.playbook import Playbook
+
+MIN = 60.0
+
+
+def background(make_post: PostFactory, hours: int) -> list[dict[str, object]]:
+    """A few on-topic posts an hour from a handful of people, plus off-topic chatter."""
+    posts = []
+    for minute in range(hours * 60):
+        ts = T0 + minute * MIN
+        if minute % 20 == 0:
+            posts.append(make_post(ts, "report on toxic waste", author=f"regular{minute % 7}"))
+        posts.append(make_post(ts + 1, "lovely weather today", author="chatty"))
+    return posts
+
+
+def crowd(make_post: PostFactory, start: float, n: int, **extra: object) -> list[dict[str, object]]:
+    return [
+        make_post(
+            start + i * 3,
+            f"Stop the gag order on toxic waste! #dumpgate #freepress {i}",
+            author=f"person{i}",
+            **extra,
+        )
+        for i in range(n)
+    ]
+
+
+def lines(posts: list[dict[str, object]]) -> list[bytes]:
+    ordered = sorted(posts, key=lambda p: str(p["created_at"]))
+    return [orjson.dumps(p) for p in ordered]
+
+
+def run(playbook: Playbook, posts: list[dict[str, object]]) -> Engine:
+    engine = Engine([playbook])
+    engine.feed_lines(lines(posts))
+    engine.flush()
+    return engine
+
+
+def test_crowd_surge_raises_one_new_alert_with_its_brief(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    posts = background(make_post, 6) + crowd(make_post, T0 + 6 * 3600, 200)
+    engine = run(mini_playbook, posts)
+    alerts = engine.drain_alerts()
+    new = [a for a in alerts if a.surge.kind == "new"]
+    assert len(new) == 1
+    alert = new[0].to_json()
+    assert alert["playbook"] == "waste"
+    assert alert["fired_at"] > "2024-03-04T06:00"
+    assert alert["distinct_authors"] >= 50
+    assert "freepress" in alert["emerging_terms"]
+    assert "dumpgate" not in alert["emerging_terms"]  # a playbook term is not "emerging"
+    assert alert["resources"][0]["title"] == "Our dumping report"
+    assert alert["voices"][0]["title"] == "Jo Reporter"
+    assert alert["offers"][0]["title"] == "Meeting room"
+
+
+def test_organisation_own_voice_does_not_count(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    start = T0 + 6 * 3600
+    own = make_post(start, "Our toxic waste report is out", author="ngo@example.org", id="own1")
+    reshares = crowd(make_post, start + 1, 150, reshare_of="own1")
+    links = crowd(make_post, start + 1, 150, url="https://ngo.example/report")
+    engine = run(mini_playbook, [*background(make_post, 6), own, *reshares, *links])
+    assert engine.drain_alerts() == []
+    assert engine.stats.own_voice["waste"] == 301
+
+
+def test_excluded_posts_do_not_count(mini_playbook: Playbook, make_post: PostFactory) -> None:
+    surge = crowd(make_post, T0 + 6 * 3600, 200)
+    for post in surge:
+        post["text"] = f"{post['text']} in the video game"
+    engine = run(mini_playbook, background(make_post, 6) + surge)
+    assert engine.drain_alerts() == []
+
+
+def test_malformed_lines_are_counted_and_skipped(mini_playbook: Playbook) -> None:
+    engine = Engine([mini_playbook])
+    good = orjson.dumps({"id": "1", "author": "a", "text": "toxic waste", "created_at": T0})
+    engine.feed_lines([b"{broken", good, b'{"id": 2}', b"", good])
+    assert engine.stats.received == 4
+    assert engine.stats.malformed == 2
+    assert engine.stats.matched["waste"] == 2
+
+
+def test_late_posts_are_counted_not_bucketed(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    engine = Engine([mini_playbook], lateness=60)
+    engine.feed_lines(lines([make_post(T0 + 3600, "toxic waste")]))
+    engine.feed_lines(lines([make_post(T0, "toxic waste")]))
+    assert engine.stats.late == 1
+
+
+def test_replay_is_deterministic(mini_playbook: Playbook, make_post: PostFactory) -> None:
+    posts = background(make_post, 6) + crowd(make_post, T0 + 6 * 3600, 200)
+    first = [a.to_json() for a in run(mini_playbook, posts).drain_alerts()]
+    second = [a.to_json() for a in run(mini_playbook, posts).drain_alerts()]
+    assert first
+    assert first == second

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import contextlib
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from watcher.post import Post, PostError, dump_post, parse_post_line
+
+GOOD = {
+    "id": "1",
+    "author": "ann@m.example",
+    "text": "hello",
+    "created_at": "2009-10-12T20:31:00Z",
+    "hashtags": ["trafigura"],
+    "author_followers": 12,
+    "extra": {"kept": "ignored"},
+}
+
+
+def test_parses_required_and_optional_fields() -> None:
+    post = parse_post_line(orjson.dumps(GOOD), default_source="file")
+    assert post.id == "1"
+    assert post.created_at.isoformat() == "2009-10-12T20:31:00+00:00"
+    assert post.source == "file"
+    assert post.hashtags == ("trafigura",)
+    assert post.author_followers == 12
+
+
+def test_epoch_seconds_are_accepted() -> None:
+    post = parse_post_line(orjson.dumps({**GOOD, "created_at": 1255379460}))
+    assert post.timestamp == 1255379460.0
+
+
+def test_round_trip_through_ndjson() -> None:
+    post = parse_post_line(orjson.dumps(GOOD))
+    assert parse_post_line(dump_post(post)) == post
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "a post must be a JSON object"),
+        (orjson.dumps({**GOOD, "author": 3}), "`author` is required and must be a string"),
+        (orjson.dumps({k: v for k, v in GOOD.items() if k != "created_at"}), "is required"),
+        (orjson.dumps({**GOOD, "created_at": "yesterday"}), "is not an RFC 3339 time"),
+        (orjson.dumps({**GOOD, "created_at": 4e10}), "outside 2000–2100"),
+        (orjson.dumps({**GOOD, "author_followers": "many"}), "must be an integer"),
+        (orjson.dumps({**GOOD, "hashtags": "x"}), "must be a list of strings"),
+    ],
+)
+def test_malformed_lines_say_what_is_wrong(line: bytes, message: str) -> None:
+    with pytest.raises(PostError, match=message):
+        parse_post_line(line)
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_give_a_post_or_a_post_error(data: bytes) -> None:
+    with contextlib.suppress(PostError):
+        assert isinstance(parse_post_line(data), Post)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.sampled_from([*GOOD, "reshare_of", "url"]), json_values))
+def test_arbitrary_objects_give_a_post_or_a_post_error(obj: dict[str, object]) -> None:
+    try:
+        post = parse_post_line(orjson.dumps({**GOOD, **obj}))
+    except PostError:
+        return
+    assert post.created_at.tzinfo is not None

@@ -1,0 +1,1 @@
+"""Groundswell's composition root: feeds, pipeline, HTTP endpoints and the CLI."""

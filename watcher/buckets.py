@@ -1,0 +1,105 @@
+"""Per-playbook aggregates of matched posts in event-time buckets.
+
+Only matched posts reach this module, so it can afford exact counts. Memory is bounded by
+keeping a fixed number of recent buckets and capping what a campaign remembers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from detectors.campaign import BucketStats
+from watcher.post import Post
+
+#: Recent closed buckets kept so a campaign can be summarised back to its onset.
+HISTORY_BUCKETS = 24
+#: Posts remembered per campaign for samples; reshare counts are kept for all.
+MAX_REMEMBERED_POSTS = 2_000
+
+_HASHTAG = re.compile(r"#(\w+)")
+
+
+def hashtags_of(post: Post) -> set[str]:
+    """Lower-case hashtags, from the post's field and its text."""
+    tags = {tag.lower().lstrip("#") for tag in post.hashtags}
+    tags.update(tag.lower() for tag in _HASHTAG.findall(post.text))
+    return tags
+
+
+@dataclass(slots=True)
+class Bucket:
+    """Everything counted for one playbook in one bucket."""
+
+    start: float
+    posts: int = 0
+    authors: Counter[str] = field(default_factory=Counter)
+    terms: Counter[int] = field(default_factory=Counter)
+    hashtags: Counter[str] = field(default_factory=Counter)
+    reshares: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, Post] = field(default_factory=dict)
+    sources: dict[str, float] = field(default_factory=dict)
+
+    def add(self, post: Post, terms: Iterable[int], timestamp: float) -> None:
+        self.posts += 1
+        self.authors[post.author] += 1
+        self.terms.update(terms)
+        self.hashtags.update(hashtags_of(post))
+        if post.reshare_of:
+            self.reshares[post.reshare_of] += 1
+        elif len(self.examples) < MAX_REMEMBERED_POSTS:
+            self.examples[post.id] = post
+        source = post.source or "unknown"
+        if source not in self.sources:
+            self.sources[source] = timestamp
+
+    def stats(self) -> BucketStats:
+        top = max(self.authors.values(), default=0)
+        share = top / self.posts if self.posts else 0.0
+        return BucketStats(self.start, self.posts, len(self.authors), share)
+
+
+@dataclass(slots=True)
+class CampaignTally:
+    """What a campaign has gathered since its onset, summed over buckets."""
+
+    onset: float
+    posts: int = 0
+    authors: Counter[str] = field(default_factory=Counter)
+    terms: Counter[int] = field(default_factory=Counter)
+    hashtags: Counter[str] = field(default_factory=Counter)
+    reshares: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, Post] = field(default_factory=dict)
+    sources: dict[str, float] = field(default_factory=dict)
+
+    def absorb(self, bucket: Bucket) -> None:
+        self.posts += bucket.posts
+        self.authors.update(bucket.authors)
+        self.terms.update(bucket.terms)
+        self.hashtags.update(bucket.hashtags)
+        self.reshares.update(bucket.reshares)
+        room = MAX_REMEMBERED_POSTS - len(self.examples)
+        for post_id, post in list(bucket.examples.items())[: max(room, 0)]:
+            self.examples.setdefault(post_id, post)
+        for source, first in bucket.sources.items():
+            self.sources[source] = min(first, self.sources.get(source, first))
+
+    @property
+    def top_author_share(self) -> float:
+        top = max(self.authors.values(), default=0)
+        return top / self.posts if self.posts else 0.0
+
+
+class History:
+    """The last few closed buckets of one playbook, to seed a campaign back to its onset."""
+
+    def __init__(self) -> None:
+        self._buckets: deque[Bucket] = deque(maxlen=HISTORY_BUCKETS)
+
+    def push(self, bucket: Bucket) -> None:
+        self._buckets.append(bucket)
+
+    def since(self, onset: float) -> list[Bucket]:
+        return [b for b in self._buckets if b.start >= onset]

@@ -1,0 +1,289 @@
+"""The synchronous core of the pipeline: posts in, alerts out, on event time.
+
+`Engine` matches posts against every playbook in one pass, counts them into event-time
+buckets, feeds each closed bucket to that playbook's detector, and turns lifecycle
+transitions into `Alert`s with their brief. It does no I/O and reads no clock, so replay is
+deterministic and the async service simply feeds it batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from detectors.campaign import CampaignDetector, Decision
+from responders.alert import Alert, SamplePost, Surge
+from responders.brief import build_brief
+from watcher.buckets import Bucket, CampaignTally, History
+from watcher.matcher import Matcher, normalise
+from watcher.playbook import Playbook
+from watcher.post import Post, PostError, post_from_json
+
+#: Own-post ids remembered per engine, so reshares of them can be recognised.
+MAX_OWN_IDS = 50_000
+#: How long the hashtag baseline remembers, for picking out emerging terms.
+TAG_HALF_LIFE_S = 24 * 3600.0
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Plain counters the watcher exports as metrics after each batch."""
+
+    received: int = 0
+    malformed: int = 0
+    late: int = 0
+    matched: dict[str, int] = field(default_factory=dict)
+    own_voice: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=lambda: {"new": 0, "update": 0})
+    last_error: str = ""
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _bare(term: str) -> str:
+    return normalise(term).lstrip("#").replace(" ", "")
+
+
+class PlaybookRuntime:
+    """One playbook's live state: open buckets, detector, history and open campaign."""
+
+    def __init__(self, playbook: Playbook, lateness: float) -> None:
+        self.playbook = playbook
+        self.width = playbook.detect.bucket_minutes * 60.0
+        self.lateness = lateness
+        self.detector = CampaignDetector(playbook.detect)
+        self.history = History()
+        self.open: dict[float, Bucket] = {}
+        self.first_start: float | None = None  # start of the next bucket to close
+        self.campaign: CampaignTally | None = None
+        self.last: Decision | None = None
+        self._tag_base: dict[str, tuple[float, float]] = {}  # tag → (decayed count, at)
+        self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
+        self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
+        self._term_tags = {_bare(t) for t in playbook.watch.terms}
+
+    def is_own_voice(self, post: Post, own_ids: set[str]) -> bool:
+        if post.author.lower().lstrip("@") in self._own_accounts:
+            return True
+        if post.reshare_of and post.reshare_of in own_ids:
+            return True
+        if self._own_domains:
+            haystack = f"{post.url} {post.text}".lower()
+            return any(domain in haystack for domain in self._own_domains)
+        return False
+
+    def start_at(self, ts: float) -> None:
+        """Begin counting at the bucket holding `ts`, so quiet playbooks learn their zeros."""
+        if self.first_start is None:
+            self.first_start = ts - ts % self.width
+
+    def add(self, post: Post, terms: Sequence[int], ts: float) -> bool:
+        """Count a matched post; False when it is too late for its bucket."""
+        start = ts - ts % self.width
+        self.start_at(ts)
+        assert self.first_start is not None
+        if start < self.first_start:
+            return False
+        bucket = self.open.get(start)
+        if bucket is None:
+            bucket = self.open[start] = Bucket(start)
+        bucket.add(post, terms, ts)
+        return True
+
+    def next_close(self) -> float:
+        """The watermark at which the oldest open bucket closes."""
+        if self.first_start is None:
+            return math.inf
+        return self.first_start + self.width + self.lateness
+
+    def close_until(self, watermark: float) -> list[Alert]:
+        alerts: list[Alert] = []
+        while self.first_start is not None and self.next_close() <= watermark:
+            start = self.first_start
+            bucket = self.open.pop(start, None) or Bucket(start)
+            self.first_start = start + self.width
+            alert = self._close(bucket)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def _close(self, bucket: Bucket) -> Alert | None:
+        decision = self.detector.update(bucket.stats())
+        self.last = decision
+        self.history.push(bucket)
+        if decision.transition == "new":
+            assert decision.onset is not None
+            self.campaign = CampaignTally(decision.onset)
+            for past in self.history.since(decision.onset):
+                self.campaign.absorb(past)
+        elif self.campaign is not None:
+            self.campaign.absorb(bucket)
+        else:
+            self._learn_tags(bucket)
+        alert = self._alert(decision) if decision.transition else None
+        if decision.state == "over":
+            self.campaign = None
+        return alert
+
+    def _learn_tags(self, bucket: Bucket) -> None:
+        decay = math.log(2) / TAG_HALF_LIFE_S
+        for tag, count in bucket.hashtags.items():
+            value, at = self._tag_base.get(tag, (0.0, bucket.start))
+            self._tag_base[tag] = (
+                value * math.exp(-decay * (bucket.start - at)) + count,
+                bucket.start,
+            )
+        if len(self._tag_base) > 2_000:  # keep the commonest; rare tags are not a baseline
+            keep = sorted(self._tag_base.items(), key=lambda kv: kv[1][0], reverse=True)[:1_000]
+            self._tag_base = dict(keep)
+
+    def _emerging(self, tally: CampaignTally) -> tuple[str, ...]:
+        found = []
+        for tag, count in tally.hashtags.most_common(20):
+            if tag in self._term_tags or count < 3:
+                continue
+            base = self._tag_base.get(tag, (0.0, 0.0))[0]
+            if count >= 5 * (base + 1):
+                found.append(tag)
+        return tuple(found[:5])
+
+    def _alert(self, decision: Decision) -> Alert:
+        tally = self.campaign or CampaignTally(decision.start)
+        pb = self.playbook
+        terms = tuple((pb.watch.terms[index], count) for index, count in tally.terms.most_common())
+        # The most-reshared posts whose original we saw; then the first posts, to make three.
+        samples = []
+        for post_id, reshares in tally.reshares.most_common():
+            original = tally.examples.get(post_id)
+            if original is not None:
+                samples.append(
+                    SamplePost(post_id, original.author, original.text, original.url, reshares)
+                )
+            if len(samples) == 3:
+                break
+        chosen = {s.id for s in samples}
+        for post in tally.examples.values():
+            if len(samples) == 3:
+                break
+            if post.id not in chosen:
+                samples.append(SamplePost(post.id, post.author, post.text, post.url))
+        surge = Surge(
+            playbook=pb.name,
+            campaign_id=f"{pb.name}-{_utc(tally.onset):%Y%m%d-%H%M}",
+            kind="new" if decision.transition == "new" else "update",
+            state=decision.state,
+            fired_at=_utc(decision.start + self.width),
+            onset=_utc(tally.onset),
+            terms=terms,
+            posts=tally.posts,
+            distinct_authors=len(tally.authors),
+            top_author_share=tally.top_author_share,
+            rate=decision.rate,
+            baseline=decision.baseline,
+            score=decision.score,
+            growth=decision.growth,
+            bucket_minutes=pb.detect.bucket_minutes,
+            emerging_terms=self._emerging(tally),
+            sources=tuple(
+                sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])
+            ),
+            samples=tuple(samples),
+        )
+        return Alert(surge, build_brief(surge, pb.respond))
+
+
+class Engine:
+    """Match, bucket and detect for a set of playbooks. Feed posts; collect alerts.
+
+    Time is event time only: buckets close when the newest `created_at` seen (the watermark)
+    passes their end plus `lateness`; posts older than that are counted as late and dropped.
+    """
+
+    def __init__(self, playbooks: Sequence[Playbook], *, lateness: float = 60.0) -> None:
+        self.playbooks = tuple(playbooks)
+        self.runtimes = [PlaybookRuntime(p, lateness) for p in self.playbooks]
+        self.matcher = Matcher(
+            [p.watch.terms for p in self.playbooks], [p.watch.exclude for p in self.playbooks]
+        )
+        self._own_authors = {
+            a.lower().lstrip("@") for p in self.playbooks for a in p.watch.own_accounts
+        }
+        self._own_ids: set[str] = set()
+        self.stats = EngineStats(
+            matched=dict.fromkeys((p.name for p in self.playbooks), 0),
+            own_voice=dict.fromkeys((p.name for p in self.playbooks), 0),
+        )
+        self.watermark = -math.inf
+        self._next_close = math.inf
+        self._alerts: list[Alert] = []
+
+    def feed_lines(self, lines: Iterable[bytes | str], *, source: str = "") -> None:
+        """Decode and process NDJSON post lines; malformed ones are counted and skipped."""
+        for line in lines:
+            if not line.strip():
+                continue
+            self.stats.received += 1
+            try:
+                raw = orjson.loads(line)
+                post = post_from_json(raw, default_source=source)
+            except (orjson.JSONDecodeError, PostError) as exc:
+                self.stats.malformed += 1
+                self.stats.last_error = str(exc)
+                continue
+            self._process(post, post.timestamp)
+
+    def feed_posts(self, posts: Iterable[Post]) -> None:
+        for post in posts:
+            self.stats.received += 1
+            self._process(post, post.timestamp)
+
+    def _process(self, post: Post, ts: float) -> None:
+        if self.watermark == -math.inf:
+            for runtime in self.runtimes:
+                runtime.start_at(ts)
+            self._next_close = min(r.next_close() for r in self.runtimes)
+        if self._own_authors and post.author.lower().lstrip("@") in self._own_authors:
+            if len(self._own_ids) >= MAX_OWN_IDS:
+                self._own_ids.clear()
+            self._own_ids.add(post.id)
+        hits = self.matcher.match(post.text)
+        if hits:
+            for index, terms in hits.items():
+                runtime = self.runtimes[index]
+                name = runtime.playbook.name
+                if runtime.is_own_voice(post, self._own_ids):
+                    self.stats.own_voice[name] += 1
+                elif runtime.add(post, terms, ts):
+                    self.stats.matched[name] += 1
+                    self._next_close = min(self._next_close, runtime.next_close())
+                else:
+                    self.stats.late += 1
+        if ts > self.watermark:
+            self.watermark = ts
+            if ts >= self._next_close:
+                self._advance()
+
+    def _advance(self) -> None:
+        for runtime in self.runtimes:
+            self._alerts.extend(runtime.close_until(self.watermark))
+        self._next_close = min(r.next_close() for r in self.runtimes)
+
+    def flush(self) -> None:
+        """Close every open bucket, as at the end of a replay."""
+        self.watermark = max(
+            (max(r.open, default=-math.inf) + r.width + r.lateness for r in self.runtimes),
+            default=self.watermark,
+        )
+        self._advance()
+
+    def drain_alerts(self) -> list[Alert]:
+        alerts, self._alerts = self._alerts, []
+        for alert in alerts:
+            self.stats.alerts[alert.surge.kind] += 1
+        return alerts

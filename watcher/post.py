@@ -1,0 +1,142 @@
+"""The normalised post every source produces, and the NDJSON posts format.
+
+One JSON object per line. Required: `id`, `author`, `text` (strings) and `created_at`
+(RFC 3339, or epoch seconds). Optional: `source`, `url`, `lang`, `reshare_of`, `reply_to`,
+`author_followers` (int), `hashtags` (list of strings). Unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+#: Posts claiming a time outside this range are malformed rather than early or late.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+
+
+class PostError(ValueError):
+    """A post line that cannot be used; the message says which field and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A public post, normalised. `created_at` is timezone-aware UTC."""
+
+    id: str
+    author: str
+    text: str
+    created_at: datetime
+    source: str = ""
+    url: str = ""
+    lang: str = ""
+    reshare_of: str = ""
+    reply_to: str = ""
+    author_followers: int | None = None
+    hashtags: tuple[str, ...] = ()
+
+    @property
+    def timestamp(self) -> float:
+        return self.created_at.timestamp()
+
+    def to_json(self) -> dict[str, Any]:
+        """The post as one line of the posts NDJSON format (empty fields left out)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "author": self.author,
+            "text": self.text,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        for key in ("source", "url", "lang", "reshare_of", "reply_to"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        if self.author_followers is not None:
+            out["author_followers"] = self.author_followers
+        if self.hashtags:
+            out["hashtags"] = list(self.hashtags)
+        return out
+
+
+def parse_timestamp(value: object) -> float:
+    """Epoch seconds from an RFC 3339 string or a number; naive times are taken as UTC.
+
+    >>> parse_timestamp("2009-10-12T20:31:00Z")
+    1255379460.0
+    >>> parse_timestamp(1255379460)
+    1255379460.0
+    """
+    if isinstance(value, bool):
+        raise PostError("`created_at` must be an RFC 3339 string or epoch seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise PostError(f"`created_at` {value[:40]!r} is not an RFC 3339 time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp()
+    else:
+        raise PostError("`created_at` must be an RFC 3339 string or epoch seconds")
+    if not EARLIEST <= seconds < LATEST:
+        raise PostError(f"`created_at` {value!r} is outside 2000–2100")
+    return seconds
+
+
+def _optional_str(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PostError(f"`{key}` must be a string")
+    return value
+
+
+def post_from_json(raw: object, *, default_source: str = "") -> Post:
+    """Validate one decoded JSON object as a `Post`; raise `PostError` saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise PostError("a post must be a JSON object")
+    for key in ("id", "author", "text"):
+        if not isinstance(raw.get(key), str):
+            raise PostError(f"`{key}` is required and must be a string")
+    if "created_at" not in raw:
+        raise PostError("`created_at` is required")
+    seconds = parse_timestamp(raw["created_at"])
+    followers = raw.get("author_followers")
+    if followers is not None and (not isinstance(followers, int) or isinstance(followers, bool)):
+        raise PostError("`author_followers` must be an integer")
+    hashtags = raw.get("hashtags") or ()
+    if not isinstance(hashtags, list | tuple) or not all(isinstance(h, str) for h in hashtags):
+        raise PostError("`hashtags` must be a list of strings")
+    return Post(
+        id=raw["id"],
+        author=raw["author"],
+        text=raw["text"],
+        created_at=datetime.fromtimestamp(seconds, tz=UTC),
+        source=_optional_str(raw, "source") or default_source,
+        url=_optional_str(raw, "url"),
+        lang=_optional_str(raw, "lang"),
+        reshare_of=_optional_str(raw, "reshare_of"),
+        reply_to=_optional_str(raw, "reply_to"),
+        author_followers=followers,
+        hashtags=tuple(hashtags),
+    )
+
+
+def parse_post_line(line: bytes | str, *, default_source: str = "") -> Post:
+    """Decode and validate one NDJSON line."""
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise PostError(f"not JSON: {exc}") from None
+    return post_from_json(raw, default_source=default_source)
+
+
+def dump_post(post: Post) -> bytes:
+    """One NDJSON line, newline included."""
+    return orjson.dumps(post.to_json()) + b"\n"

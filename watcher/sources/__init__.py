@@ -1,0 +1,1 @@
+"""Feed sources: each yields normalised posts behind one small protocol."""

@@ -1,0 +1,162 @@
+"""Safe YAML loading that remembers where every key and value came from.
+
+PyYAML's `SafeLoader` builds plain data only (no object-constructing tags); composing the node
+graph first gives each key and value a line and column, so validation errors can point at the
+exact spot in the file. Aliases are expanded lazily by PyYAML, so a billion-laughs document is
+cheap to compose; we count what it *would* expand to and refuse it before anything is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+#: Nodes a playbook may expand to. Real playbooks have a few hundred; an alias bomb has billions.
+MAX_EXPANDED_NODES = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass(slots=True)
+class Marked:
+    """Plain data from a YAML document plus the position of every key and value in it."""
+
+    data: Any
+    key_marks: dict[Path, Mark] = field(default_factory=dict)
+    value_marks: dict[Path, Mark] = field(default_factory=dict)
+    duplicate_keys: list[tuple[Path, Mark]] = field(default_factory=list)
+
+    def mark_for(self, path: Path, *, key: bool = False) -> Mark:
+        """The most precise mark known for `path`, falling back to its nearest parent."""
+        marks = self.key_marks if key else self.value_marks
+        probe = path
+        while probe:
+            if probe in marks:
+                return marks[probe]
+            if probe in self.value_marks:
+                return self.value_marks[probe]
+            probe = probe[:-1]
+        return self.value_marks.get((), Mark(1, 1))
+
+
+class YamlError(Exception):
+    """The text is not a safe, well-formed YAML document."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    # Shared (aliased) nodes are counted once per reference, which is what expansion costs.
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # guards against recursive aliases
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            size += _expanded_size(child, memo)
+            if size > MAX_EXPANDED_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            size += _expanded_size(key, memo) + _expanded_size(value, memo)
+            if size > MAX_EXPANDED_NODES:
+                break
+    memo[id(node)] = size
+    return size
+
+
+def _problem(exc: yaml.MarkedYAMLError) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    problem = exc.problem or exc.context or "malformed YAML"
+    if exc.context and exc.problem:
+        problem = f"{exc.context}: {exc.problem}"
+    return YamlError(f"YAML syntax: {problem}", where)
+
+
+def load_marked(text: str) -> Marked:
+    """Parse one YAML document safely, recording the position of each key and value.
+
+    >>> m = load_marked("name: demo\\nwatch:\\n  terms: [a, b]\\n")
+    >>> m.data["watch"]["terms"]
+    ['a', 'b']
+    >>> m.value_marks[("watch", "terms", 1)]
+    Mark(line=3, col=14)
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            raise _problem(exc) from None
+        if root is None:
+            return Marked(data=None)
+        if _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+            raise YamlError(
+                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes through aliases "
+                "(an alias bomb?); write the values out instead",
+                _mark(root),
+            )
+        marked = Marked(data=None)
+        marked.data = _build(loader, root, (), marked)
+        return marked
+    finally:
+        loader.dispose()
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Marked) -> Any:
+    out.value_marks.setdefault(path, _mark(node))
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
+        raise YamlError(_unsafe_tag(node.tag), _mark(node))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves `<<` merge keys the safe way
+        result: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(loader, key_node)
+            if not isinstance(key, str | int):
+                raise YamlError("keys must be plain words", _mark(key_node))
+            child = (*path, key)
+            if key in result:
+                out.duplicate_keys.append((child, _mark(key_node)))
+            out.key_marks[child] = _mark(key_node)
+            result[key] = _build(loader, value_node, child, out)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, i), out) for i, item in enumerate(node.value)]
+    return _scalar(loader, node)
+
+
+_PLAIN_COLLECTIONS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+def _unsafe_tag(tag: str) -> str:
+    return f"unsafe or unknown tag {tag!r}: playbooks hold plain data only"
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise YamlError("keys must be plain words, not lists or mappings", _mark(node))
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
+        tag = node.tag
+        if tag.startswith("tag:yaml.org,2002:python/") or not tag.startswith("tag:yaml.org"):
+            raise YamlError(_unsafe_tag(tag), _mark(node)) from None
+        raise _problem(exc) from None
