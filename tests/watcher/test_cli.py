@@ -134,7 +134,7 @@ def test_every_subcommand_has_help(command: str) -> None:
 
 
 def test_committed_schema_is_current() -> None:
-    from watcher.cli import playbook_schema
+    from watcher.commands.schema import playbook_schema
 
     assert (PLAYBOOKS / "schema.json").read_bytes() == playbook_schema(), (
         "playbooks/schema.json is stale: run `groundswell schema`"

@@ -1,0 +1,1 @@
+"""One module per `groundswell` subcommand, each with a `register(subparsers)`."""

@@ -1,0 +1,25 @@
+"""Helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from watcher.playbook import Playbook, PlaybookError, load_playbooks
+
+DEFAULT_PLAYBOOKS = Path("playbooks")
+
+
+def playbooks_or_exit(paths: Sequence[Path]) -> list[Playbook]:
+    """Load playbooks, or print every problem as path:line:col and exit 1."""
+    try:
+        playbooks = load_playbooks(paths)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(1) from None
+    if not playbooks:
+        print(f"no playbooks found in {', '.join(map(str, paths))}", file=sys.stderr)
+        raise SystemExit(1)
+    return playbooks

@@ -1,0 +1,34 @@
+"""`groundswell schema`: regenerate the playbook JSON Schema that editors use."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import orjson
+
+from watcher.commands.common import DEFAULT_PLAYBOOKS
+from watcher.playbook import Playbook
+
+SCHEMA_PATH = DEFAULT_PLAYBOOKS / "schema.json"
+
+
+def playbook_schema() -> bytes:
+    """The JSON Schema of a playbook, generated from the pydantic models."""
+    schema = Playbook.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Groundswell playbook"
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    args.out.write_bytes(playbook_schema())
+    print(f"schema: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schema = sub.add_parser("schema", help="regenerate the playbook JSON Schema for editors")
+    schema.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"({SCHEMA_PATH})")
+    schema.set_defaults(func=cmd_schema)
