@@ -1,0 +1,113 @@
+"""End-to-end replay throughput against a parse-only floor, and the playbook scaling curve.
+
+    python bench/throughput.py                 # 1M posts, 20 playbooks × 50 terms
+    python bench/throughput.py --scaling       # 1, 10, 100, 1000 playbooks × 50 terms
+
+`groundswell replay` runs as a subprocess pinned to one core (taskset), alerts to a file,
+timed from start to exit. In the same run a loop that only `orjson.loads` every line of the
+same file gives the floor; the ratio of the two is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import record
+from bench.firehose import write_playbooks, write_posts
+
+
+def parse_only(path: Path) -> float:
+    """Posts per second for a loop that only decodes each line."""
+    started = time.perf_counter()
+    count = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            orjson.loads(line)
+            count += 1
+    return count / (time.perf_counter() - started)
+
+
+def replay(path: Path, playbooks: Path, alerts: Path, posts: int) -> tuple[float, str]:
+    command = [
+        sys.executable,
+        "-m",
+        "watcher",
+        "replay",
+        str(path),
+        "--playbooks",
+        str(playbooks),
+        "--alerts-out",
+        str(alerts),
+        "-q",
+    ]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    return posts / elapsed, done.stderr.strip().splitlines()[-1]
+
+
+def end_to_end(workdir: Path, posts: int, playbooks: int, terms: int) -> dict[str, float]:
+    folder = workdir / f"playbooks-{playbooks}"
+    groups = write_playbooks(folder, playbooks, terms)
+    data = workdir / f"posts-{posts}-{playbooks}.ndjson"
+    if not data.exists():
+        print(f"generating {posts:,} posts …", file=sys.stderr)
+        write_posts(data, posts, groups)
+    floor = parse_only(data)
+    rate, summary = replay(data, folder, workdir / "alerts.ndjson", posts)
+    print(f"  {summary}")
+    return {
+        "replay_posts_per_s": round(rate),
+        "parse_only_posts_per_s": round(floor),
+        "ratio": round(rate / floor, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--playbooks", type=int, default=20)
+    parser.add_argument("--terms", type=int, default=50)
+    parser.add_argument("--scaling", action="store_true", help="1, 10, 100, 1000 playbooks")
+    parser.add_argument("--workdir", type=Path, help="keep generated files here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gs-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if args.scaling:
+            rows = {}
+            for playbooks in (1, 10, 100, 1000):
+                figures = end_to_end(workdir, args.posts, playbooks, args.terms)
+                rows[str(playbooks)] = figures
+                print(
+                    f"{playbooks:5d} playbooks × {args.terms} terms: "
+                    f"{figures['replay_posts_per_s']:>9,} posts/s "
+                    f"(parse-only {figures['parse_only_posts_per_s']:,}, "
+                    f"ratio {figures['ratio']:.2f})"
+                )
+            record("scaling", {"posts": args.posts, "terms_per_playbook": args.terms, **rows})
+            return
+        figures = end_to_end(workdir, args.posts, args.playbooks, args.terms)
+        print(f"replay end to end : {figures['replay_posts_per_s']:>9,} posts/s (one core)")
+        print(f"orjson parse only : {figures['parse_only_posts_per_s']:>9,} posts/s")
+        print(f"ratio             : {figures['ratio']:.3f}  (target ≥ 0.10; ≥ 150,000 posts/s)")
+        record(
+            "throughput",
+            {"posts": args.posts, "playbooks": args.playbooks, "terms": args.terms, **figures},
+        )
+
+
+if __name__ == "__main__":
+    main()
