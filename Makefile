@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint types clean
+.PHONY: run test test-deps check lint types clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/groundswell run
 
-test: $(STAMP)
+# tests/ops needs a real Prometheus (and promtool) and docker-compose to validate the compose
+# file: Debian's packages, installed only when missing and only as root; otherwise those
+# tests skip and say why.
+OPS_TOOLS := prometheus promtool docker-compose
+test-deps:
+	@missing=0; for tool in $(OPS_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ $$missing = 0 ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "test-deps: installing Debian's prometheus and docker-compose for tests/ops"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus docker-compose >/dev/null \
+		|| echo "test-deps: apt-get failed; tests/ops will skip what needs them"; \
+	else \
+		echo "test-deps: $(OPS_TOOLS) missing and not root: tests/ops will skip what needs them"; \
+	fi
+
+test: $(STAMP) test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

