@@ -25,6 +25,9 @@ class Metrics:
     posts_late: Counter = field(init=False)
     source_up: Gauge = field(init=False)
     source_lag: Gauge = field(init=False)
+    source_events: Counter = field(init=False)
+    source_failed: Gauge = field(init=False)
+    source_last_event: Gauge = field(init=False)
     burst_score: Gauge = field(init=False)
     campaign_state: Gauge = field(init=False)
     alerts: Counter = field(init=False)
@@ -66,6 +69,25 @@ class Metrics:
         self.source_lag = Gauge(
             "groundswell_source_event_lag_seconds",
             "Now minus created_at of the newest post from the source.",
+            ["source"],
+            registry=r,
+        )
+        self.source_events = Counter(
+            "groundswell_source_events",
+            "Source lifecycle events: reconnects, restarts, duplicates, dropped (overload), "
+            "gaps (resumed beyond what the server keeps).",
+            ["source", "event"],
+            registry=r,
+        )
+        self.source_failed = Gauge(
+            "groundswell_source_failed",
+            "1 when the source stopped on a fatal error (e.g. a refused token).",
+            ["source"],
+            registry=r,
+        )
+        self.source_last_event = Gauge(
+            "groundswell_source_last_event_timestamp_seconds",
+            "created_at of the newest post from the source.",
             ["source"],
             registry=r,
         )
@@ -111,6 +133,11 @@ class Metrics:
         self.source_up.labels(name).set(1 if health.connected else 0)
         if health.last_event is not None:
             self.source_lag.labels(name).set(max(now - health.last_event, 0.0))
+            self.source_last_event.labels(name).set(health.last_event)
+        self.source_failed.labels(name).set(1 if health.state == "failed" else 0)
+        for event in ("reconnects", "restarts", "duplicates", "dropped", "gaps"):
+            total = getattr(health, event)
+            self.source_events.labels(name, event).inc(self._delta((event, name), total))
 
     def observe_engine(self, engine: Engine) -> None:
         stats = engine.stats
