@@ -25,6 +25,8 @@ log = logging.getLogger("groundswell.sources")
 
 #: Posts a firehose may have waiting before the oldest are dropped.
 FIREHOSE_BUFFER = 50_000
+#: How long shutdown may spend handing on a firehose's buffered posts.
+SHUTDOWN_FLUSH_S = 5.0
 #: Most posts handed downstream in one batch.
 BATCH = 1_000
 
@@ -136,3 +138,9 @@ async def supervise(
         forwarder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await forwarder
+        # At shutdown, hand on what the source already read: its resume cursor has moved
+        # past these posts, so dropping them here would lose them for good.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_FLUSH_S):
+                while pending:
+                    await deliver(source, await pending.take())

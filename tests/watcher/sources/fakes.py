@@ -114,6 +114,8 @@ class FakeJetstream:
     extra_frames: list[str] = field(default_factory=list)  # sent raw at each connection start
     queries: list[dict[str, str]] = field(default_factory=list)
     live: int = 0
+    gate_at: int | None = None  # hold the feed before this event until `gate` is set
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -138,13 +140,19 @@ class FakeJetstream:
             )
         else:
             start = min(self.live, len(self.events))
-        for frame in self.extra_frames:
-            await ws.send_str(frame)
+        for raw in self.extra_frames:
+            await ws.send_str(raw)
         end = min(start + self.per_connection, len(self.events))
-        for event in self.events[start:end]:
-            await ws.send_bytes(orjson.dumps(event)) if end % 2 else await ws.send_str(
-                orjson.dumps(event).decode()
-            )
+        for index in range(start, end):
+            if index == self.gate_at and not self.gate.is_set():
+                await self.gate.wait()
+                if ws.closed:
+                    return ws
+            frame = orjson.dumps(self.events[index])
+            if index % 2:
+                await ws.send_bytes(frame)  # Jetstream frames may come as text or binary
+            else:
+                await ws.send_str(frame.decode())
         if end >= len(self.events):
             self.live = len(self.events)
             await quiet_drain(ws)  # caught up: stay connected, like a quiet live tail
@@ -258,3 +266,117 @@ class FakeMastodon:
         newer = [s for s in self.statuses[: self.published] if int(s["id"]) > min_id]
         page = newer[:limit]  # the ones immediately after min_id ...
         return web.json_response(page[::-1])  # ... newest first, as Mastodon returns them
+
+
+RSS_ITEM = """<item><title>{title}</title><link>https://news.example/{i}</link>
+<guid isPermaLink="false">news-{i}</guid>
+<description>&lt;p&gt;About toxic waste {i}&lt;/p&gt;</description>
+<pubDate>Mon, 04 Mar 2024 {hh:02d}:00:00 GMT</pubDate><category>Pollution</category></item>"""
+
+
+def rss_document(items: range, title: str = "Story") -> bytes:
+    body = "".join(RSS_ITEM.format(title=f"{title} {i}", i=i, hh=i % 24) for i in items)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>News Example</title><language>en</language>{body}</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class FakeFeed:
+    """An RSS feed honouring If-None-Match; each version adds items."""
+
+    versions: list[bytes]
+    refusals: list[Refusal] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+    version: int = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/feed.xml", self.feed)
+        return app
+
+    async def feed(self, request: web.Request) -> web.Response:
+        self.requests.append(dict(request.headers))
+        if self.refusals:
+            status, headers = self.refusals.pop(0)
+            return web.Response(status=status, headers=headers)
+        etag = f'W/"v{self.version}"'
+        if request.headers.get("If-None-Match") == etag:
+            self.version = min(self.version + 1, len(self.versions) - 1)  # changes next time
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(
+            body=self.versions[self.version],
+            headers={
+                "ETag": etag,
+                "Last-Modified": "Mon, 04 Mar 2024 12:00:00 GMT",
+                "Content-Type": "application/rss+xml; charset=utf-8",
+            },
+        )
+
+
+def reddit_child(i: int) -> dict[str, Any]:
+    return {
+        "kind": "t3",
+        "data": {
+            "id": f"p{i:05d}",
+            "name": f"t3_p{i:05d}",
+            "title": f"Toxic waste thread {i}",
+            "selftext": "body text",
+            "author": f"user{i % 30}",
+            "subreddit": "environment",
+            "created_utc": T0 + i * 10.0,
+            "permalink": f"/r/environment/comments/p{i:05d}/x/",
+            "url": f"https://www.reddit.com/r/environment/comments/p{i:05d}/x/",
+            "score": 1,
+        },
+    }
+
+
+@dataclass
+class FakeReddit:
+    """`/r/SUB/new.json`: newest first; `before` returns the page just newer than it."""
+
+    posts: int
+    visible: int = 0  # posts published so far
+    step: int = 60  # more posts appear before each request
+    refusals: list[Refusal] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/r/{sub}/new.json", self.new)
+        return app
+
+    async def new(self, request: web.Request) -> web.Response:
+        self.requests.append(dict(request.query))
+        self.agents.append(request.headers.get("User-Agent", ""))
+        if self.refusals:
+            status, headers = self.refusals.pop(0)
+            return web.Response(status=status, headers=headers)
+        self.visible = min(self.visible + self.step, self.posts)
+        limit = int(request.query.get("limit", "25"))
+        newest_first = list(range(self.visible - 1, -1, -1))
+        before = request.query.get("before")
+        if before:
+            older = int(before.removeprefix("t3_p"))
+            newer = [i for i in newest_first if i > older]
+            page = newer[-limit:]
+        else:
+            page = newest_first[:limit]
+        body = {
+            "kind": "Listing",
+            "data": {
+                "after": None,
+                "before": None,
+                "dist": len(page),
+                "children": [reddit_child(i) for i in page],
+            },
+        }
+        headers = {
+            "X-Ratelimit-Remaining": "95",
+            "X-Ratelimit-Used": "5",
+            "X-Ratelimit-Reset": "300",
+        }
+        return web.json_response(body, headers=headers)
