@@ -208,7 +208,7 @@ class JetstreamSource:
                     self.url,
                     params=self._params(),
                     heartbeat=self._read_timeout / 2,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5),
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2),
                     max_msg_size=4 * 2**20,
                 )
             except aiohttp.WSServerHandshakeError as exc:

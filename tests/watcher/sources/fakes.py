@@ -145,8 +145,13 @@ class FakeJetstream:
         end = min(start + self.per_connection, len(self.events))
         for index in range(start, end):
             if index == self.gate_at and not self.gate.is_set():
-                await self.gate.wait()
-                if ws.closed:
+                # Hold the feed, but answer the client's close at once if it leaves.
+                opened = asyncio.create_task(self.gate.wait())
+                left = asyncio.create_task(ws.receive())
+                await asyncio.wait({opened, left}, return_when=asyncio.FIRST_COMPLETED)
+                opened.cancel()
+                left.cancel()
+                if ws.closed or left.done():
                     return ws
             frame = orjson.dumps(self.events[index])
             if index % 2:

@@ -98,7 +98,7 @@ async def stop(run: Running) -> None:
 async def test_jetstream_run_records_every_post_once_across_drops_and_a_restart(
     tmp_path: Path,
 ) -> None:
-    fake = FakeJetstream(jetstream_feed(2000), per_connection=300, gate_at=900)
+    fake = FakeJetstream(jetstream_feed(2000), per_connection=450, gate_at=900)
     out, state = tmp_path / "out.ndjson", tmp_path / "state.sqlite"
     async with serving(fake.app()) as server:
         url = str(server.make_url("/subscribe")).replace("http://", "ws://")
