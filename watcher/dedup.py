@@ -11,7 +11,7 @@ from collections.abc import Hashable, Iterable
 
 from watcher.post import Post
 
-DEFAULT_CAPACITY = 400_000
+DEFAULT_CAPACITY = 400_000  # ≈ 25 MB as hashed keys
 
 
 class RecentKeys:
@@ -49,11 +49,13 @@ class Dedup:
         self._keys = RecentKeys(capacity)
 
     def fresh(self, posts: Iterable[Post]) -> list[Post]:
+        # Keys are stored as 64-bit hashes: a quarter of the memory of the strings, and a
+        # false "seen" needs a collision among a few hundred thousand keys (odds ~1e-8).
         out = []
         for post in posts:
-            seen = self._keys.seen(("id", post.id))
+            seen = self._keys.seen(hash(("id", post.id)))
             if post.url:
-                seen = self._keys.seen(("url", post.author.lower(), post.url)) or seen
+                seen = self._keys.seen(hash(("url", post.author.lower(), post.url))) or seen
             if not seen:
                 out.append(post)
         return out

@@ -20,7 +20,7 @@ from watcher.dedup import RecentKeys
 from watcher.post import Post, PostError
 from watcher.sources.base import SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time
-from watcher.sources.retry import Backoff, Sleep, check_status, reconnecting
+from watcher.sources.retry import Backoff, RateLimited, Sleep, check_status, reconnecting
 from watcher.sources.rss import read_bounded
 
 USER_AGENT = "python:groundswell:0.1 (campaign early-warning; by /u/groundswell-operator)"
@@ -147,9 +147,10 @@ class RedditSource:
         url = f"{self.base}/r/{self.subreddit}/new.json"
         async with session.get(url, params=params) as resp:
             now = self._clock()
-            if resp.status == 429 and "Retry-After" not in resp.headers:
-                wait = pace(resp.headers, self.interval)
-                check_status(self.name, 429, {"Retry-After": str(wait)}, now)
+            if resp.status == 429 and "Retry-After" not in resp.headers:  # pace by the reset
+                raise RateLimited(
+                    f"{self.name}: HTTP 429: rate limited", pace(resp.headers, self.interval)
+                )
             check_status(self.name, resp.status, resp.headers, now)
             body = await read_bounded(resp, 8 * 2**20, self.name)
             wait = pace(resp.headers, self.interval)

@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 import aiohttp
@@ -24,6 +25,9 @@ from watcher.post import Post
 from watcher.sources.base import SourceHealth
 
 log = logging.getLogger("groundswell.sources")
+
+#: A server asking for a longer wait than this is misconfigured; retry after this instead.
+MAX_RETRY_AFTER_S = 6 * 3600.0
 
 
 class SourceError(Exception):
@@ -68,15 +72,15 @@ def retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    if value.isascii() and value.isdigit():  # delta-seconds is digits only: no NaN, no -1
+        return min(float(value), MAX_RETRY_AFTER_S)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(moment.timestamp() - now, 0.0)
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    return min(max(moment.timestamp() - now, 0.0), MAX_RETRY_AFTER_S)
 
 
 def check_status(

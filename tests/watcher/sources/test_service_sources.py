@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.conftest import T0, PostFactory
 from tests.watcher.sources.conftest import Sleeps, collect
+from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, serving
 from tests.watcher.test_service import wait_for
 from watcher.dedup import Dedup, RecentKeys
 from watcher.playbook import Playbook
@@ -24,6 +25,7 @@ from watcher.service import Service
 from watcher.sources.base import SourceHealth
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource
+from watcher.sources.jetstream import JetstreamSource
 from watcher.sources.supervisor import SourceBuffer, supervise
 
 pytestmark = pytest.mark.timeout(30)
@@ -196,3 +198,23 @@ async def test_follow_tails_a_growing_file_by_whole_lines(
     posts = await collect(source, 2)
     assert [p.text for p in posts] == ["one", "two"]
     assert source.health.malformed == 1
+
+
+async def test_a_refused_feed_shows_as_failed_in_readyz_and_metrics(
+    mini_playbook: Playbook,
+) -> None:
+    fake = FakeJetstream(jetstream_feed(3), refusals=[(403, {})])
+    async with serving(fake.app()) as server:
+        source = JetstreamSource("js", str(server.make_url("/subscribe")))
+        service = Service([mini_playbook], [source], [], port=0, registry=CollectorRegistry())
+        async with running(service) as base, aiohttp.ClientSession() as http:
+            await wait_for(lambda: source.health.state == "failed")
+            async with http.get(f"{base}/readyz") as resp:
+                status, body = resp.status, orjson.loads(await resp.read())
+            async with http.get(f"{base}/metrics") as resp:
+                metrics = await resp.text()
+    assert status == 503
+    assert body["source_health"]["js"]["state"] == "failed"
+    assert "HTTP 403" in body["source_health"]["js"]["last_error"]
+    assert 'groundswell_source_failed{source="js"} 1.0' in metrics
+    assert 'groundswell_source_up{source="js"} 0.0' in metrics
