@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import T0
-from tests.watcher.sources.conftest import Sleeps, collect, fast_backoff
 from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, jetstream_post, serving
+from tests.watcher.sources.helpers import Sleeps, collect, fast_backoff
 from watcher.post import PostError
 from watcher.sources.cursors import CursorStore
 from watcher.sources.jetstream import JetstreamSource, parse_event

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import T0
-from tests.watcher.sources.conftest import Sleeps, collect, fast_backoff
 from tests.watcher.sources.fakes import FakeMastodon, mastodon_status, serving
+from tests.watcher.sources.helpers import Sleeps, collect, fast_backoff
 from tests.watcher.sources.test_jetstream import JSON
 from watcher.post import PostError
 from watcher.sources.mastodon import MastodonSource, SSEParser, parse_status

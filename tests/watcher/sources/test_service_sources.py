@@ -14,8 +14,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.conftest import T0, PostFactory
-from tests.watcher.sources.conftest import Sleeps, collect
 from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, serving
+from tests.watcher.sources.helpers import Sleeps, collect
 from tests.watcher.test_service import wait_for
 from watcher.dedup import Dedup, RecentKeys
 from watcher.playbook import Playbook
