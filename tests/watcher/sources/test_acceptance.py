@@ -126,20 +126,19 @@ async def test_jetstream_run_records_every_post_once_across_drops_and_a_restart(
     )
 
 
-async def test_mastodon_run_records_every_post_once_with_backfill(tmp_path: Path) -> None:
+async def test_mastodon_run_from_a_config_file_records_every_post_once_with_backfill(
+    tmp_path: Path,
+) -> None:
     fake = FakeMastodon([mastodon_status(i) for i in range(900)], per_connection=150, gap=40)
     out = tmp_path / "out.ndjson"
     async with serving(fake.app()) as server:
         base = str(server.make_url("")).rstrip("/")
-        args = [
-            "--source",
-            f"mastodon:{base}",
-            "--record",
-            str(out),
-            "--state",
-            str(tmp_path / "s"),
-        ]
-        async for run in start(args, {"GROUNDSWELL_MASTODON_TOKEN": "bot-token"}):
+        config = tmp_path / "service.yaml"  # this run is configured by file
+        config.write_text(
+            f"sources:\n  - {{spec: 'mastodon:{base}', token_env: MY_BOT_TOKEN}}\n"
+            f"record: {out}\nstate: {tmp_path / 'state.sqlite'}\n"
+        )
+        async for run in start(["--config", str(config)], {"MY_BOT_TOKEN": "bot-token"}):
             await wait_until(lambda: len(recorded(out)) >= 900)
             status, body = await run.get("/readyz")
             _, metrics = await run.get("/metrics")
