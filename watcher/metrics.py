@@ -53,7 +53,11 @@ class Metrics:
     source_up: Gauge = field(init=False)
     source_finished: Gauge = field(init=False)
     source_reconnects: Counter = field(init=False)
+    source_restarts: Counter = field(init=False)
+    source_gaps: Counter = field(init=False)
+    source_failed: Gauge = field(init=False)
     source_lag: Gauge = field(init=False)
+    source_last_event: Gauge = field(init=False)
     # -- playbooks and detection
     posts_matched: Counter = field(init=False)
     posts_own_voice: Counter = field(init=False)
@@ -116,6 +120,24 @@ class Metrics:
         self.source_lag = gauge(
             "source_event_lag_seconds",
             "Now minus created_at of the newest post from the source.",
+            "source",
+        )
+        self.source_restarts = counter(
+            "source_restarts", "Times the supervisor restarted a crashed source.", "source"
+        )
+        self.source_gaps = counter(
+            "source_gaps",
+            "Resumes that started beyond what the server keeps (posts were lost).",
+            "source",
+        )
+        self.source_failed = gauge(
+            "source_failed",
+            "1 when the source stopped on a fatal error (e.g. a refused token).",
+            "source",
+        )
+        self.source_last_event = gauge(
+            "source_last_event_timestamp_seconds",
+            "created_at of the newest post from the source.",
             "source",
         )
         self.posts_matched = counter(
@@ -203,6 +225,9 @@ class Metrics:
                 self.posts_deduplicated,
                 self.posts_dropped,
                 self.source_reconnects,
+                self.source_restarts,
+                self.source_gaps,
+                self.source_failed,
                 self.source_up,
                 self.source_finished,
             ):
@@ -256,6 +281,15 @@ class Metrics:
         self.source_finished.labels(name).set(1 if health.finished else 0)
         if health.last_event is not None:
             self.source_lag.labels(name).set(max(now - health.last_event, 0.0))
+            self.source_last_event.labels(name).set(health.last_event)
+        self.source_failed.labels(name).set(1 if health.state == "failed" else 0)
+        for counter, event in (
+            (self.posts_deduplicated, "duplicates"),
+            (self.posts_dropped, "dropped"),
+            (self.source_restarts, "restarts"),
+            (self.source_gaps, "gaps"),
+        ):
+            counter.labels(name).inc(self._delta((event, name), getattr(health, event)))
 
     def observe_engine(self, engine: Engine) -> None:
         stats = engine.stats
@@ -297,12 +331,6 @@ class Metrics:
 
     def observe_outbox(self, depth: int) -> None:
         self.outbox_depth.set(depth)
-
-    def count_deduplicated(self, source: str, n: int = 1) -> None:
-        self.posts_deduplicated.labels(source).inc(n)
-
-    def count_dropped(self, source: str, n: int) -> None:
-        self.posts_dropped.labels(source).inc(n)
 
     def observe_reload(self, *, ok: bool, playbooks: Iterable[str] = ()) -> None:
         """A playbook reload ran; on success `playbooks` are the names now running."""

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from responders.console import ConsoleResponder
+from watcher.dedup import Dedup
 from watcher.playbook import Playbook
+from watcher.record import Recorder
 from watcher.service import Service, install_signal_handlers
 from watcher.sources.base import Source
+from watcher.sources.cursors import DEFAULT_STATE, CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
+from watcher.sources.specs import SourceOptions, SourceSpecError, parse_source
 
 log = logging.getLogger("groundswell")
 
@@ -21,24 +26,6 @@ log = logging.getLogger("groundswell")
 DEMO_SCENARIO = "trafigura"
 DEMO_BACKFILL_S = 48 * 3600.0
 DEMO_SPEED = 3600.0
-
-
-class SourceSpecError(ValueError):
-    """A `--source` value that names no known feed."""
-
-
-def parse_source(spec: str) -> Source:
-    """Build a source from `KIND:TARGET`, e.g. `file:posts.ndjson?speed=60`."""
-    kind, _, target = spec.partition(":")
-    if kind == "file" and target:
-        parts = urlsplit(target)
-        options = parse_qs(parts.query)
-        speed = float(options["speed"][0]) if "speed" in options else None
-        path = Path(parts.path)
-        if not path.is_file():
-            raise SourceSpecError(f"--source {spec!r}: no such file {path}")
-        return ReplaySource(f"file:{path.name}", file_lines(path), speed=speed)
-    raise SourceSpecError(f"--source {spec!r}: expected file:PATH[?speed=N]")
 
 
 def demo_source(workdir: Path) -> Source:
@@ -51,13 +38,48 @@ def demo_source(workdir: Path) -> Source:
 
 
 async def run_service(
-    playbooks: Sequence[Playbook], specs: Sequence[str], *, host: str, port: int
+    playbooks: Sequence[Playbook],
+    specs: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    record: Path | None = None,
+    state: Path = DEFAULT_STATE,
+    options: Mapping[str, SourceOptions] | None = None,
 ) -> int:
-    try:
-        sources = [parse_source(spec) for spec in specs]
-    except SourceSpecError as exc:
-        log.error("%s", exc)
-        return 2
+    with contextlib.ExitStack() as stack:
+        store: list[CursorStore] = []
+
+        def cursors() -> CursorStore:  # opened only when a source keeps a cursor
+            if not store:
+                store.append(stack.enter_context(contextlib.closing(CursorStore(state))))
+            return store[0]
+
+        try:
+            sources = [
+                parse_source(
+                    spec,
+                    env=os.environ,
+                    cursors=cursors,
+                    options=(options or {}).get(spec) or SourceOptions(),
+                )
+                for spec in specs
+            ]
+        except (SourceSpecError, ValueError) as exc:
+            log.error("%s", exc)
+            return 2
+        recorder = stack.enter_context(Recorder(record)) if record else None
+        return await _serve(playbooks, sources, host=host, port=port, recorder=recorder)
+
+
+async def _serve(
+    playbooks: Sequence[Playbook],
+    sources: list[Source],
+    *,
+    host: str,
+    port: int,
+    recorder: Recorder | None,
+) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
             log.info(
@@ -68,7 +90,15 @@ async def run_service(
             sources = [demo_source(Path(tmp))]
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        async with Service(playbooks, sources, [ConsoleResponder()], host=host, port=port) as svc:
+        async with Service(
+            playbooks,
+            sources,
+            [ConsoleResponder()],
+            host=host,
+            port=port,
+            dedup=Dedup(),
+            recorder=recorder,
+        ) as svc:
             log.info(
                 "watching %d playbooks: %s; Ctrl-C to stop",
                 len(playbooks),

@@ -21,11 +21,14 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from responders.alert import Alert
 from responders.base import Responder
+from watcher.dedup import Dedup
 from watcher.engine import Engine
 from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.post import Post
+from watcher.record import Recorder
 from watcher.sources.base import Source
+from watcher.sources.supervisor import FIREHOSE_BUFFER, supervise
 
 log = logging.getLogger("groundswell")
 
@@ -46,6 +49,9 @@ class Service:
         host: str = "127.0.0.1",
         port: int = 9108,
         drain_seconds: float = 10.0,
+        dedup: Dedup | None = None,
+        recorder: Recorder | None = None,
+        source_buffer: int = FIREHOSE_BUFFER,
     ) -> None:
         self.engine = Engine(playbooks)
         self.sources = list(sources)
@@ -62,6 +68,9 @@ class Service:
             queues={"posts": POSTS_QUEUE, "alerts": ALERTS_QUEUE},
         )
         self._runner: web.AppRunner | None = None
+        self.dedup = dedup
+        self.recorder = recorder
+        self.source_buffer = source_buffer
 
     # -- HTTP ------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -69,6 +78,10 @@ class Service:
         app.router.add_get("/metrics", self._metrics_handler)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        for source in self.sources:  # sources fed over HTTP (POST /ingest) add their routes
+            routes = getattr(source, "routes", None)
+            if callable(routes):
+                app.router.add_routes(routes())
         return app
 
     async def _metrics_handler(self, request: web.Request) -> web.StreamResponse:
@@ -84,6 +97,7 @@ class Service:
         sources = {s.name: s.health.connected for s in self.sources}
         ready = bool(self.engine.playbooks) and any(sources.values())
         body = {"ready": ready, "playbooks": len(self.engine.playbooks), "sources": sources}
+        body["source_health"] = {s.name: s.health.as_json() for s in self.sources}
         return web.json_response(body, status=200 if ready else 503)
 
     def _refresh_metrics(self) -> None:
@@ -116,14 +130,19 @@ class Service:
 
     # -- stages ----------------------------------------------------------------------------
     async def _pump(self, source: Source) -> None:
-        try:
-            async for batch in source.stream():
-                await self._posts.put(batch)
-        except Exception as exc:  # a broken source must never take the service down
-            source.health.last_error = repr(exc)
-            log.exception("source %s stopped", source.name)
-        else:
-            log.info("source %s finished", source.name)
+        await supervise(source, self._admit, buffer=self.source_buffer)
+
+    async def _admit(self, source: Source, batch: list[Post]) -> None:
+        """Deduplicate across sources, record, then queue for the engine (waiting if full)."""
+        if self.dedup is not None:
+            fresh = self.dedup.fresh(batch)
+            source.health.duplicates += len(batch) - len(fresh)
+            batch = fresh
+        if not batch:
+            return
+        if self.recorder is not None:
+            self.recorder.write(batch)
+        await self._posts.put(batch)
 
     async def _detect(self) -> None:
         while True:

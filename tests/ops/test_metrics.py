@@ -106,8 +106,7 @@ def test_reloads_checkpoints_and_the_other_pushed_values() -> None:
     assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") is None
     m.count_rate_limited(2)
     m.observe_outbox(7)
-    m.count_deduplicated("mastodon", 4)
-    m.count_dropped("mastodon", 500)
+    m.observe_source("mastodon", SourceHealth(duplicates=4, dropped=500), now=0.0)
     assert sample(m, "groundswell_slack_rate_limited_total") == 2.0
     assert sample(m, "groundswell_outbox_depth") == 7.0
     assert sample(m, "groundswell_posts_deduplicated_total", source="mastodon") == 4.0
@@ -144,7 +143,13 @@ async def test_readyz_fails_once_every_source_has_finished(
                 text = await resp.text()
         stop.set()
         await asyncio.wait_for(runner, 10)
-    assert (status, body) == (503, {"ready": False, "playbooks": 1, "sources": {"replay": False}})
+    assert status == 503
+    assert {k: body[k] for k in ("ready", "playbooks", "sources")} == {
+        "ready": False,
+        "playbooks": 1,
+        "sources": {"replay": False},
+    }
+    assert body["source_health"]["replay"]["state"] == "finished"
     assert alive == 200
     assert 'groundswell_source_finished{source="replay"} 1.0' in text
     assert 'groundswell_posts_parsed_total{source="replay"} 5.0' in text

@@ -4,29 +4,71 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
 
+SOURCES_HELP = (
+    "feed to watch, repeatable: file:PATH[?speed=N][&follow=1] replays (or tails) posts NDJSON; "
+    "mastodon:https://INSTANCE[#tag] (token in $GROUNDSWELL_MASTODON_TOKEN); "
+    "jetstream:wss://HOST/subscribe; rss:URL; reddit:SUBREDDIT; "
+    "ingest (POST /ingest, token in $GROUNDSWELL_INGEST_TOKEN)"
+)
+
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from watcher.config import ConfigError, load_config
     from watcher.runner import run_service  # aiohttp only when serving
+    from watcher.sources.cursors import DEFAULT_STATE
+    from watcher.sources.specs import SourceOptions
 
-    playbooks = playbooks_or_exit(args.playbooks)
-    return asyncio.run(run_service(playbooks, args.source, host=args.host, port=args.http_port))
+    specs = list(args.source)
+    options: dict[str, SourceOptions] = {}
+    playbook_paths = args.playbooks
+    host, port, record, state = args.host, args.http_port, args.record, args.state
+    if args.config is not None:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        for entry in config.entries():
+            specs.append(entry.spec)
+            options[entry.spec] = entry.options()
+        playbook_paths = playbook_paths or config.playbooks
+        host = host or config.http.host
+        port = config.http.port if port is None else port
+        record = record or config.record
+        state = state or config.state
+    playbooks = playbooks_or_exit(playbook_paths or [DEFAULT_PLAYBOOKS])
+    return asyncio.run(
+        run_service(
+            playbooks,
+            specs,
+            host=host or "127.0.0.1",
+            port=9108 if port is None else port,
+            record=record,
+            state=state or DEFAULT_STATE,
+            options=options,
+        )
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the service (with no --source: the embedded demo)")
-    run.add_argument("--playbooks", type=Path, nargs="+", default=[DEFAULT_PLAYBOOKS])
+    run.add_argument("--playbooks", type=Path, nargs="+", default=None)
+    run.add_argument("--source", action="append", default=[], metavar="SPEC", help=SOURCES_HELP)
+    run.add_argument("--config", type=Path, metavar="FILE", help="service config YAML (see README)")
     run.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="feed to watch, repeatable: file:PATH[?speed=N] replays posts NDJSON "
-        "(speed N× event time; default as fast as possible)",
+        "--record", type=Path, metavar="FILE", help="append every admitted post to FILE (NDJSON)"
     )
-    run.add_argument("--http-port", type=int, default=9108, help="port for /metrics (9108)")
-    run.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    run.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="SQLite state file for resume cursors (groundswell-state.sqlite)",
+    )
+    run.add_argument("--http-port", type=int, default=None, help="port for /metrics (9108)")
+    run.add_argument("--host", default=None, help="address to bind (127.0.0.1)")
     run.set_defaults(func=cmd_run)

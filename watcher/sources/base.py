@@ -20,6 +20,28 @@ class SourceHealth:
     reconnects: int = 0
     last_event: float | None = None  # created_at of the newest post, epoch seconds
     last_error: str = ""
+    # Live feeds (watcher/sources/retry.py and the supervisor) also keep these:
+    state: str = "starting"  # connecting, connected, backoff, rate_limited, failed, finished
+    duplicates: int = 0  # posts seen before (reconnect overlap, backfill, cross-source)
+    dropped: int = 0  # oldest posts dropped from a firehose's buffer under overload
+    gaps: int = 0  # resumes beyond what the server keeps: posts were lost
+    restarts: int = 0  # crashes the supervisor restarted the source after
+
+    def as_json(self) -> dict[str, object]:
+        """The fields `/readyz` shows for this source."""
+        return {
+            "state": self.state,
+            "connected": self.connected,
+            "last_event": self.last_event,
+            "reconnects": self.reconnects,
+            "received": self.received,
+            "malformed": self.malformed,
+            "duplicates": self.duplicates,
+            "dropped": self.dropped,
+            "gaps": self.gaps,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+        }
 
 
 class Source(Protocol):

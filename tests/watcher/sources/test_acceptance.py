@@ -1,0 +1,153 @@
+"""The issue's acceptance runs: the real CLI against fake Jetstream and Mastodon servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from tests.conftest import REPO
+from tests.watcher.sources.fakes import (
+    FakeJetstream,
+    FakeMastodon,
+    jetstream_feed,
+    mastodon_status,
+    serving,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class Running:
+    def __init__(self, proc: asyncio.subprocess.Process, port: int, log: list[str]) -> None:
+        self.proc, self.port, self.log = proc, port, log
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{self.port}{path}") as resp,
+        ):
+            return resp.status, await resp.read()
+
+
+async def _drain(stream: asyncio.StreamReader, log: list[str]) -> None:
+    async for line in stream:
+        log.append(line.decode(errors="replace"))
+
+
+async def start(args: list[str], env: dict[str, str]) -> AsyncIterator[Running]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "watcher",
+        "run",
+        "--playbooks",
+        str(REPO / "playbooks"),
+        "--http-port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    assert proc.stderr is not None
+    log: list[str] = []
+    port = 0
+    async for raw in proc.stderr:
+        line = raw.decode(errors="replace")
+        log.append(line)
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            port = int(found.group(1))
+            break
+    assert port, "".join(log)
+    drain = asyncio.create_task(_drain(proc.stderr, log))
+    try:
+        yield Running(proc, port, log)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await proc.wait()
+        await drain
+
+
+async def wait_until(check: Callable[[], bool]) -> None:
+    while not check():  # noqa: ASYNC110 - polling a file another process writes
+        await asyncio.sleep(0.05)
+
+
+def recorded(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.endswith(b"}")]
+
+
+async def stop(run: Running) -> None:
+    run.proc.send_signal(signal.SIGTERM)
+    assert await run.proc.wait() == 0, "".join(run.log)
+
+
+async def test_jetstream_run_records_every_post_once_across_drops_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    fake = FakeJetstream(jetstream_feed(2000), per_connection=450, gate_at=900)
+    out, state = tmp_path / "out.ndjson", tmp_path / "state.sqlite"
+    async with serving(fake.app()) as server:
+        url = str(server.make_url("/subscribe")).replace("http://", "ws://")
+        args = ["--source", f"jetstream:{url}", "--record", str(out), "--state", str(state)]
+        async for run in start(args, {}):
+            await wait_until(lambda: len(recorded(out)) >= 770)  # held at the gate
+            status, body = await run.get("/readyz")
+            health = orjson.loads(body)["source_health"][f"jetstream:{url}"]
+            assert status == 200
+            assert health["connected"] is True
+            assert health["reconnects"] >= 2
+            await stop(run)
+        fake.gate.set()
+        fake.live += 200  # the live tip moves on while we are down
+        async for run in start(args, {}):
+            await wait_until(lambda: len(recorded(out)) >= 2000)
+            _, metrics = await run.get("/metrics")
+            await stop(run)
+    ids = [p["id"] for p in recorded(out)]
+    assert len(ids) == len(set(ids)) == 2000
+    assert 'groundswell_source_up{source="jetstream:' in metrics.decode()
+    assert re.search(
+        rb'groundswell_source_reconnects_total\{source="jetstream:[^"]+"\} [1-9]',
+        metrics,
+    )
+
+
+async def test_mastodon_run_from_a_config_file_records_every_post_once_with_backfill(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMastodon([mastodon_status(i) for i in range(900)], per_connection=150, gap=40)
+    out = tmp_path / "out.ndjson"
+    async with serving(fake.app()) as server:
+        base = str(server.make_url("")).rstrip("/")
+        config = tmp_path / "service.yaml"  # this run is configured by file
+        config.write_text(
+            f"sources:\n  - {{spec: 'mastodon:{base}', token_env: MY_BOT_TOKEN}}\n"
+            f"record: {out}\nstate: {tmp_path / 'state.sqlite'}\n"
+        )
+        async for run in start(["--config", str(config)], {"MY_BOT_TOKEN": "bot-token"}):
+            await wait_until(lambda: len(recorded(out)) >= 900)
+            status, body = await run.get("/readyz")
+            _, metrics = await run.get("/metrics")
+            await stop(run)
+    ids = [p["id"] for p in recorded(out)]
+    assert len(ids) == len(set(ids)) == 900
+    assert fake.rest_calls
+    health = orjson.loads(body)["source_health"][f"mastodon:{base}"]
+    assert status == 200
+    assert health["state"] == "connected"
+    assert health["reconnects"] >= 4
+    assert f'groundswell_source_up{{source="mastodon:{base}"}} 1.0' in metrics.decode()

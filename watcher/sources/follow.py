@@ -1,0 +1,80 @@
+"""`file:PATH?follow=1`: tail a growing posts NDJSON file, like `tail -F`.
+
+Whole lines only (a line still being written waits for its newline); a file that shrinks
+was truncated or replaced and is read again from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from watcher.post import Post, PostError, parse_post_line
+from watcher.sources.base import SourceHealth
+from watcher.sources.retry import Sleep
+
+CHUNK = 4 * 2**20
+
+
+class FollowSource:
+    firehose = False
+
+    def __init__(
+        self, name: str, path: Path, *, poll: float = 0.5, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.health = SourceHealth()
+        self._poll = poll
+        self._sleep = sleep
+        self._position = 0
+        self._partial = b""
+
+    async def stream(self) -> AsyncIterator[list[Post]]:
+        self.health.connected = True
+        self.health.state = "connected"
+        try:
+            while True:
+                data = self._read()
+                if not data:
+                    await self._sleep(self._poll)
+                    continue
+                lines = (self._partial + data).split(b"\n")
+                self._partial = lines.pop()
+                posts = self._parse(lines)
+                if posts:
+                    yield posts
+        finally:
+            self.health.connected = False
+
+    def _read(self) -> bytes:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return b""
+        if size < self._position:
+            self._position, self._partial = 0, b""
+        if size == self._position:
+            return b""
+        with self.path.open("rb") as handle:
+            handle.seek(self._position)
+            data = handle.read(CHUNK)
+        self._position += len(data)
+        return data
+
+    def _parse(self, lines: list[bytes]) -> list[Post]:
+        posts = []
+        for line in lines:
+            if not line.strip():
+                continue
+            self.health.received += 1
+            try:
+                post = parse_post_line(line, default_source=self.name)
+            except PostError as exc:
+                self.health.malformed += 1
+                self.health.last_error = str(exc)
+                continue
+            self.health.last_event = post.timestamp
+            posts.append(post)
+        return posts

@@ -1,0 +1,131 @@
+"""HTTP ingest (`POST /ingest` on the service port): how any other system feeds Groundswell.
+
+The body is NDJSON in the posts format (see `watcher/post.py`). The caller authenticates
+with `Authorization: Bearer <token>`, the token coming from the environment and compared in
+constant time. Bodies are bounded in size. The answer counts each line's outcome:
+
+    {"accepted": 98, "malformed": 1, "duplicate": 1, "errors": ["line 7: `id` is required ..."]}
+
+When the pipeline is behind, the request waits before answering: the caller slows down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import orjson
+from aiohttp import web
+
+from watcher.dedup import RecentKeys
+from watcher.post import Post, PostError, parse_post_line
+from watcher.sources.base import SourceHealth
+from watcher.sources.common import MAX_SKEW_S
+
+TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, not a secret
+MAX_BODY = 8 * 2**20
+MAX_ERRORS = 10  # problems echoed back per request
+
+
+class IngestSource:
+    firehose = False
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        name: str = "ingest",
+        max_body: int = MAX_BODY,
+        queue: int = 64,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not token:
+            raise ValueError(f"ingest needs a token: set {TOKEN_ENV}")
+        self.name = name
+        self.health = SourceHealth()
+        self.outcomes = {"accepted": 0, "malformed": 0, "duplicate": 0}
+        self._expected = f"Bearer {token}".encode()
+        self._max_body = max_body
+        self._clock = clock
+        self._queue: asyncio.Queue[list[Post]] = asyncio.Queue(queue)
+        self._seen = RecentKeys(200_000)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/ingest", self.handle)]
+
+    async def stream(self) -> AsyncIterator[list[Post]]:
+        self.health.connected = True
+        self.health.state = "connected"
+        try:
+            while True:
+                yield await self._queue.get()
+        finally:
+            self.health.connected = False
+
+    async def handle(self, request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, self._expected):
+            return _json(
+                {"error": "missing or wrong bearer token"},
+                401,
+                {"WWW-Authenticate": 'Bearer realm="groundswell-ingest"'},
+            )
+        if request.content_length is not None and request.content_length > self._max_body:
+            return self._too_large()
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(2**16):
+            body += chunk
+            if len(body) > self._max_body:
+                return self._too_large()
+        accepted, report = self._parse(bytes(body))
+        if accepted:
+            await self._queue.put(accepted)  # waits while the pipeline is behind
+        return _json(report, 200)
+
+    def _too_large(self) -> web.Response:
+        return _json(
+            {"error": f"body larger than {self._max_body} bytes; send smaller batches"}, 413
+        )
+
+    def _parse(self, body: bytes) -> tuple[list[Post], dict[str, object]]:
+        now = self._clock()
+        accepted: list[Post] = []
+        counts = dict.fromkeys(self.outcomes, 0)
+        errors: list[str] = []
+        for number, line in enumerate(body.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                post = parse_post_line(line, default_source=self.name)
+            except PostError as exc:
+                counts["malformed"] += 1
+                if len(errors) < MAX_ERRORS:
+                    errors.append(f"line {number}: {exc}")
+                continue
+            if self._seen.seen(post.id):
+                counts["duplicate"] += 1
+                continue
+            if post.timestamp > now + MAX_SKEW_S:  # client-declared and in the future: clamp
+                post = dataclasses.replace(post, created_at=datetime.fromtimestamp(now, tz=UTC))
+            counts["accepted"] += 1
+            accepted.append(post)
+        for key, value in counts.items():
+            self.outcomes[key] += value
+        self.health.received += sum(counts.values())
+        self.health.malformed += counts["malformed"]
+        self.health.duplicates += counts["duplicate"]
+        if errors:
+            self.health.last_error = errors[-1]
+        if accepted:
+            self.health.last_event = max(p.timestamp for p in accepted)
+        return accepted, {**counts, "errors": errors}
+
+
+def _json(body: object, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
