@@ -19,8 +19,8 @@ from detectors.campaign import CampaignDetector, Decision
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief import build_brief
 from watcher.buckets import Bucket, CampaignTally, History
-from watcher.matcher import Matcher, normalise
-from watcher.playbook import Playbook
+from watcher.matcher import normalise
+from watcher.playbook import Playbook, build_matcher
 from watcher.post import Post, PostError, post_from_json
 
 #: Own-post ids remembered per engine, so reshares of them can be recognised.
@@ -208,9 +208,7 @@ class Engine:
     def __init__(self, playbooks: Sequence[Playbook], *, lateness: float = 60.0) -> None:
         self.playbooks = tuple(playbooks)
         self.runtimes = [PlaybookRuntime(p, lateness) for p in self.playbooks]
-        self.matcher = Matcher(
-            [p.watch.terms for p in self.playbooks], [p.watch.exclude for p in self.playbooks]
-        )
+        self.matcher = build_matcher(self.playbooks)
         self._own_authors = {
             a.lower().lstrip("@") for p in self.playbooks for a in p.watch.own_accounts
         }
@@ -252,7 +250,7 @@ class Engine:
             if len(self._own_ids) >= MAX_OWN_IDS:
                 self._own_ids.clear()
             self._own_ids.add(post.id)
-        hits = self.matcher.match(post.text)
+        hits = self.matcher.match(post.text, post.lang)
         if hits:
             for index, terms in hits.items():
                 runtime = self.runtimes[index]

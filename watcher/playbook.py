@@ -7,21 +7,79 @@ Each section is declared by the package that reads it: `watch` here (the matcher
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from detectors.params import DetectParams
 from responders.params import RespondParams
+from watcher.matcher import Matcher
+from watcher.playbook_lint import (
+    Finding,
+    bad_urls,
+    redundant_terms,
+    silencing_excludes,
+)
 from watcher.yamlmarks import Marked, YamlError, load_marked
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}$")
+
+
+def _term(text: str) -> str:
+    term = " ".join(text.split())
+    if not term.strip("#"):
+        raise ValueError("empty term")
+    if not any(c.isalnum() for c in term):
+        raise ValueError(f"{text!r} has no letters or digits; a term must contain a word")
+    if term.startswith("#") and " " in term:
+        raise ValueError(
+            f"{text!r}: a #hashtag cannot contain spaces; write {term.replace(' ', '')!r}, "
+            f"or {term.lstrip('#')!r} without the # to match the words"
+        )
+    return term
+
+
+def _language(code: str) -> str:
+    main, dash, _ = code.replace("_", "-").partition("-")
+    if dash and _LANGUAGE.match(main):
+        raise ValueError(
+            f"{code!r}: write the language only, {main.lower()!r}; posts in every "
+            f"variety of it ({code}, ...) count"
+        )
+    if not _LANGUAGE.match(code):
+        raise ValueError(
+            f"{code!r} is not a language code; use two- or three-letter ISO 639 codes "
+            "such as en, fr, es, cy"
+        )
+    return code.lower()
+
+
+def _domain(text: str) -> str:
+    domain = text.strip().lower()
+    if "/" in domain or " " in domain or "." not in domain:
+        raise ValueError(
+            f"{text!r} is not a web domain; write just the domain, like 'example.org' "
+            "(no https://, no path)"
+        )
+    return domain
+
+
+Term = Annotated[str, AfterValidator(_term)]
 
 
 class WatchParams(BaseModel):
@@ -29,34 +87,59 @@ class WatchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    terms: tuple[str, ...] = Field(
+    terms: tuple[Term, ...] = Field(
         min_length=1,
         description=(
-            "Words, phrases and #hashtags of the issue area. A term matches where it stands in "
-            "a post as whole words, ignoring case and accents: `gag order` matches 'the Gag "
-            "Order' but not 'gag-order' or 'gagging order'. A plain word also matches its "
-            "#hashtag (`trafigura` matches '#Trafigura'); a #hashtag term matches only the tag."
+            "Words, phrases and #hashtags of the issue area; a post counts when it mentions "
+            "any one of them. A term matches where it stands in a post as whole words, "
+            "ignoring case and accents: `gag order` matches 'the Gag Order' but not "
+            "'gag-order' or 'gagging order'. A plain word also matches its #hashtag "
+            "(`trafigura` matches '#Trafigura'); a #hashtag term matches only the tag."
         ),
     )
-    exclude: tuple[str, ...] = Field(
-        default=(), description="A post containing any of these does not count."
+    all_of: tuple[tuple[Term, ...], ...] = Field(
+        default=(),
+        description=(
+            "Optional groups of terms that narrow the playbook: a post counts only if it "
+            "also mentions at least one term from every group. Example: "
+            "`[[tower, block, estate]]` keeps only eviction posts that mention a building."
+        ),
+    )
+    exclude: tuple[Term, ...] = Field(
+        default=(),
+        description=(
+            "A post that mentions any of these does not count, matched the same way as "
+            "terms. Use phrases, so an exclude never swallows a term (`sour candy`, not "
+            "`candy` when watching `toxic waste`)."
+        ),
+    )
+    languages: tuple[Annotated[str, AfterValidator(_language)], ...] = Field(
+        default=(),
+        description=(
+            "Optional language codes (ISO 639, e.g. en, fr, cy). When set, a post counts "
+            "only if its language is one of these; posts that do not say their language "
+            "still count. Empty means every language."
+        ),
     )
     own_accounts: tuple[str, ...] = Field(
         default=(),
         description="The organisation's accounts: their posts and reshares of them do not count.",
     )
-    own_domains: tuple[str, ...] = Field(
+    own_domains: tuple[Annotated[str, AfterValidator(_domain)], ...] = Field(
         default=(),
-        description="The organisation's web domains: posts linking to them do not count.",
+        description=(
+            "The organisation's web domains, like `example.org`: posts linking to them "
+            "do not count."
+        ),
     )
 
-    @field_validator("terms", "exclude")
+    @field_validator("all_of")
     @classmethod
-    def _no_empty_terms(cls, terms: tuple[str, ...]) -> tuple[str, ...]:
-        for term in terms:
-            if not term.strip(" #"):
-                raise ValueError("empty term")
-        return tuple(term.strip() for term in terms)
+    def _no_empty_groups(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for group in groups:
+            if not group:
+                raise ValueError("an all_of group needs at least one term")
+        return groups
 
 
 class Playbook(BaseModel):
@@ -127,30 +210,87 @@ def _fields_at(loc: Sequence[str | int]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
+def _describe(value: object) -> str:
+    """A YAML value as staff would recognise it in an error message."""
+    if value is None:
+        return "nothing (the value is empty)"
+    if isinstance(value, bool):
+        return (
+            f"{str(value).lower()} (YAML reads yes, no, on, off, true and false as true or "
+            "false; put the value in quotes)"
+        )
+    if isinstance(value, dict):
+        return "a mapping of keys"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _hint(word: object, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), choices, n=1)
+    return f" — did you mean `{close[0]}`?" if close else ""
+
+
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "tuple_type": "a list (`[a, b]`, or one `- item` per line)",
+    "list_type": "a list (`[a, b]`, or one `- item` per line)",
+    "model_type": "a mapping of keys (`key: value` lines indented under it)",
+    "dict_type": "a mapping of keys (`key: value` lines indented under it)",
+    "model_attributes_type": "a mapping of keys (`key: value` lines indented under it)",
+}
+_BOUNDS = {
+    "greater_than": ("gt", "more than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+
+
 def _message(error: ErrorDetails) -> str:
     loc = [p for p in error["loc"] if isinstance(p, str | int)]
     where = _dotted(loc)
     kind = error["type"]
+    ctx = error.get("ctx", {})
+    given = error["input"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        hint = difflib.get_close_matches(key, _fields_at(loc[:-1]), n=1)
-        suffix = f" — did you mean `{hint[0]}`?" if hint else ""
-        return f"unknown key `{key}`{suffix}"
+        return f"unknown key `{key}`{_hint(key, _fields_at(loc[:-1]))}"
     if kind == "missing":
         return f"`{where}`: required key is missing"
     if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        allowed = ", ".join(part.strip(" '") for part in re.split(r",| or ", str(expected)))
-        return f"`{where}`: {error['input']!r} is not one of {allowed}"
+        allowed = [part.strip(" '") for part in re.split(r",| or ", str(ctx.get("expected", "")))]
+        return f"`{where}`: {given!r} is not one of {', '.join(allowed)}{_hint(given, allowed)}"
     if kind.startswith("url"):
-        return f"`{where}`: {error['input']!r} is not a web address; write it in full, https://…"
+        return f"`{where}`: {given!r} is not a web address; write it in full, https://…"
+    if kind in _EXPECTED:
+        return f"`{where}`: expected {_EXPECTED[kind]}, got {_describe(given)}"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"`{where}`: needs at least {least} {'entry' if least == 1 else 'entries'}"
+    if kind == "string_too_short":
+        return f"`{where}`: must not be empty"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"`{where}`: must be {words} {ctx.get(key)}, got {given!r}"
     text = error["msg"].removeprefix("Value error, ")
     return f"`{where}`: {text}"
 
 
 def _validation_problems(path: str, marked: Marked, exc: ValidationError) -> list[Problem]:
     problems = []
-    for error in exc.errors():
+    errors = exc.errors()
+    inner = {tuple(e["loc"][:-1]) for e in errors if isinstance(e["loc"][-1], int)}
+    for error in errors:
+        if error["type"] == "too_short" and tuple(error["loc"]) in inner:
+            continue  # the list is short only because an item in it is wrong; say which
         loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
         mark = marked.mark_for(loc, key=error["type"] == "extra_forbidden")
         problems.append(Problem(path, mark.line, mark.col, _message(error)))
@@ -174,10 +314,45 @@ def parse_playbook(text: str, path: str = "<playbook>") -> Playbook:
         playbook = Playbook.model_validate(marked.data)
     except ValidationError as exc:
         problems.extend(_validation_problems(path, marked, exc))
-        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.col))) from None
+        reported = {tuple(e["loc"]) for e in exc.errors()}
+        findings = [f for f in _lint_sections(marked.data) if f[0] not in reported]
+    else:
+        findings = lint(playbook, marked.data)
+    for loc, message in findings:
+        mark = marked.mark_for(loc)
+        problems.append(Problem(path, mark.line, mark.col, message))
     if problems:
-        raise PlaybookError(problems)
+        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.col)))
     return playbook
+
+
+def lint(playbook: Playbook, data: Any = None) -> list[Finding]:
+    """Mistakes the schema cannot see: redundant terms, silencing excludes, broken URLs.
+
+    `data` is the playbook as written (before validation), so URLs are checked as typed.
+    """
+    found = _lint_watch(playbook.watch)
+    if data is not None:
+        found.extend(bad_urls(data))
+    return found
+
+
+def _lint_watch(watch: WatchParams) -> list[Finding]:
+    found = list(redundant_terms(watch.terms, ("watch", "terms")))
+    for index, group in enumerate(watch.all_of):
+        found.extend(redundant_terms(group, ("watch", "all_of", index)))
+    found.extend(redundant_terms(watch.exclude, ("watch", "exclude")))
+    found.extend(silencing_excludes(watch.terms, watch.all_of, watch.exclude))
+    return found
+
+
+def _lint_sections(data: dict[str, Any]) -> list[Finding]:
+    """Lint the sections that are valid on their own, when the playbook as a whole is not."""
+    found: list[Finding] = []
+    with contextlib.suppress(ValidationError):
+        found.extend(_lint_watch(WatchParams.model_validate(data.get("watch"))))
+    found.extend(bad_urls(data))
+    return found
 
 
 def playbook_files(paths: Iterable[Path]) -> list[Path]:
@@ -223,3 +398,14 @@ def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
     if problems:
         raise PlaybookError(problems)
     return playbooks
+
+
+def build_matcher(playbooks: Sequence[Playbook]) -> Matcher:
+    """One matcher for every playbook's terms, conditions and excludes, indexed as given."""
+    watches = [p.watch for p in playbooks]
+    return Matcher(
+        [w.terms for w in watches],
+        [w.exclude for w in watches],
+        all_of=[w.all_of for w in watches],
+        languages=[w.languages for w in watches],
+    )

@@ -16,6 +16,7 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+_TOO_DEEP = "YAML syntax: nested too deeply; a playbook needs only a few levels"
 #: Nodes a playbook may expand to. Real playbooks have a few hundred; an alias bomb has billions.
 MAX_EXPANDED_NODES = 100_000
 
@@ -82,12 +83,35 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return size
 
 
+#: PyYAML's wording → plain words; the first pattern found in the message wins.
+_PLAIN = (
+    ("expected <block end>", "this line is not indented like the lines around it; line up "
+     "the keys of one section under each other, using spaces"),
+    ("found character '\\t'", "a tab character; indent with spaces only"),
+    ("mapping values are not allowed", "unexpected `:`; indent this line under its key, or "
+     "put text that contains `: ` in quotes"),
+    ("while parsing a flow sequence", "a `[` list is not closed with `]`, or its items are "
+     "not separated by commas"),
+    ("while parsing a flow mapping", "a `{` mapping is not closed with `}`, or its items are "
+     "not separated by commas"),
+    ("while scanning a quoted scalar", "a quoted value is never closed; add the closing quote"),
+    ("found undefined alias", "an alias `*name` refers to no anchor `&name` above it"),
+    ("expected a single document", "a playbook file holds one document; remove the `---` line"),
+)  # fmt: skip
+
+
 def _problem(exc: yaml.MarkedYAMLError) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
-    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     problem = exc.problem or exc.context or "malformed YAML"
     if exc.context and exc.problem:
-        problem = f"{exc.context}: {exc.problem}"
+        problem = f"{exc.context}: {problem}"
+    for pattern, plain in _PLAIN:
+        if pattern in problem:
+            if "quoted scalar" in pattern and exc.context_mark:
+                mark = exc.context_mark  # point at the opening quote, not the end of the file
+            problem = plain
+            break
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     return YamlError(f"YAML syntax: {problem}", where)
 
 
@@ -110,13 +134,15 @@ def load_marked(text: str) -> Marked:
             return Marked(data=None)
         if _expanded_size(root, {}) > MAX_EXPANDED_NODES:
             raise YamlError(
-                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes through aliases "
-                "(an alias bomb?); write the values out instead",
+                f"document expands to more than {MAX_EXPANDED_NODES:,} values, through "
+                "aliases (`*name`) if it is short: an alias bomb? Write the values out instead",
                 _mark(root),
             )
         marked = Marked(data=None)
         marked.data = _build(loader, root, (), marked)
         return marked
+    except RecursionError:
+        raise YamlError(_TOO_DEEP, Mark(1, 1)) from None
     finally:
         loader.dispose()
 

@@ -1,0 +1,177 @@
+"""`groundswell check` on a folder of broken playbooks: one precise message per problem."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINI_PLAYBOOK, REPO
+from watcher.playbook import PlaybookError, parse_playbook
+
+BROKEN = Path(__file__).parent / "broken_playbooks"
+
+
+def test_check_on_broken_folder_gives_one_precise_message_per_problem() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "watcher", "check", "tests/watcher/broken_playbooks"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    d = "tests/watcher/broken_playbooks/"
+    assert done.stdout.splitlines() == [
+        f"{d}alias-bomb.yaml:1:1: document expands to more than 100,000 values, through "
+        "aliases (`*name`) if it is short: an alias bomb? Write the values out instead",
+        f"{d}dup-b.yaml:1:7: `name`: 'evictions' is already used by {d}dup-a.yaml",
+        f"{d}indentation.yaml:4:2: YAML syntax: this line is not indented like the lines "
+        "around it; line up the keys of one section under each other, using spaces",
+        f"{d}terms.yaml:5:7: `watch.terms[1]`: 'raw sewage' is already covered by "
+        "`watch.terms[0]` 'sewage' (every post that mentions 'raw sewage' also mentions "
+        "'sewage'), so it adds nothing; remove it",
+        f"{d}terms.yaml:7:7: `watch.terms[3]`: 'OFWAT' repeats `watch.terms[2]` 'Ofwat' "
+        "(case and accents are ignored); remove one",
+        f"{d}terms.yaml:8:7: `watch.terms[4]`: '#sewage' is already covered by "
+        "`watch.terms[0]` 'sewage' (a plain word also matches its #hashtag), so it adds "
+        "nothing; remove it",
+        f"{d}terms.yaml:9:13: `watch.exclude[0]`: 'sewage' removes every post that mentions "
+        "`watch.terms[0]` 'sewage', `watch.terms[1]` 'raw sewage', `watch.terms[4]` "
+        "'#sewage', so those terms can never count; use a longer phrase that only the "
+        "unwanted posts contain",
+        f"{d}terms.yaml:12:25: `respond.resources[0].url`: 'https://clearwater/map' is not a "
+        "web address: the site 'clearwater' has no domain ending such as .org; write it in "
+        "full, like https://example.org/page",
+        f"{d}terms.yaml:13:28: `respond.resources[1].url`: 'clearwater.example/report' is "
+        "not a web address; write it in full, https://…",
+        f"{d}terms.yaml:14:27: `respond.resources[2].url`: "
+        "'https://clearwater.example/my guide' is not a web address: it contains a space; "
+        "write it in full, like https://example.org/page",
+        f"{d}unknown-keys.yaml:4:3: unknown key `exclud` — did you mean `exclude`?",
+        f"{d}unknown-keys.yaml:5:1: unknown key `respnd` — did you mean `respond`?",
+        f"{d}wrong-types.yaml:3:10: `watch.terms`: expected a list (`[a, b]`, or one "
+        "`- item` per line), got 'toxic waste'",
+        f"{d}wrong-types.yaml:4:19: `watch.languages[1]`: expected text, got false (YAML "
+        "reads yes, no, on, off, true and false as true or false; put the value in quotes)",
+        f"{d}wrong-types.yaml:6:19: `detect.bucket_minutes`: expected a whole number, got 'five'",
+        f"{d}wrong-types.yaml:7:16: `detect.sensitivity`: 'hgh' is not one of low, medium, "
+        "high — did you mean `high`?",
+        f"{d}wrong-types.yaml:9:10: `respond.slack`: expected a mapping of keys (`key: value` "
+        "lines indented under it), got '#alerts'",
+    ]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(text, "pb.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def watch(block: str) -> str:
+    return f"name: x\nwatch:\n{block}"
+
+
+def test_exclude_that_silences_the_whole_playbook() -> None:
+    text = watch("  terms: [toxic waste, waste dumping]\n  exclude: [waste]\n")
+    assert problems(text) == [
+        "pb.yaml:4:13: `watch.exclude[0]`: 'waste' removes every match (every term contains "
+        "it), so this playbook could never count a post; use a longer phrase that only the "
+        "unwanted posts contain"
+    ]
+
+
+def test_exclude_that_empties_an_all_of_group() -> None:
+    text = watch("  terms: [eviction]\n  all_of: [[tower block]]\n  exclude: [tower]\n")
+    assert problems(text) == [
+        "pb.yaml:5:13: `watch.exclude[0]`: 'tower' removes every match (every term of "
+        "`watch.all_of[0]` contains it), so this playbook could never count a post; use a "
+        "longer phrase that only the unwanted posts contain"
+    ]
+
+
+def test_a_more_specific_exclude_is_fine() -> None:
+    text = watch("  terms: [toxic waste]\n  exclude: [toxic waste candy, wastewater]\n")
+    assert parse_playbook(text).watch.exclude == ("toxic waste candy", "wastewater")
+
+
+def test_terms_that_only_share_letters_are_not_redundant() -> None:
+    text = watch("  terms: [waste, wastewater, super-injunction, superinjunction, '#sewage']\n")
+    assert len(parse_playbook(text).watch.terms) == 5
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "  terms: [a]\n  languages: [english]\n",
+            "pb.yaml:4:15: `watch.languages[0]`: 'english' is not a language code; use two- or "
+            "three-letter ISO 639 codes such as en, fr, es, cy",
+        ),
+        (
+            "  terms: [a]\n  languages: [en-GB]\n",
+            "pb.yaml:4:15: `watch.languages[0]`: 'en-GB': write the language only, 'en'; posts "
+            "in every variety of it (en-GB, ...) count",
+        ),
+        (
+            "  terms: [a]\n  own_domains: [https://ngo.example]\n",
+            "pb.yaml:4:17: `watch.own_domains[0]`: 'https://ngo.example' is not a web domain; "
+            "write just the domain, like 'example.org' (no https://, no path)",
+        ),
+        (
+            "  terms: ['!!!']\n",
+            "pb.yaml:3:11: `watch.terms[0]`: '!!!' has no letters or digits; a term must "
+            "contain a word",
+        ),
+        ("  terms: []\n", "pb.yaml:3:10: `watch.terms`: needs at least 1 entry"),
+        (
+            "  terms: [a]\n  all_of: [[]]\n",
+            "pb.yaml:4:11: `watch.all_of`: an all_of group needs at least one term",
+        ),
+    ],
+)
+def test_plain_messages_for_watch_mistakes(block: str, message: str) -> None:
+    assert problems(watch(block)) == [message]
+
+
+def test_out_of_range_number() -> None:
+    text = MINI_PLAYBOOK.replace("warmup_hours: 2", "bucket_minutes: 90")
+    assert problems(text) == ["pb.yaml:8:19: `detect.bucket_minutes`: must be at most 60, got 90"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\nwatch:\n\tterms: [a]\n", "pb.yaml:3:1: YAML syntax: a tab character; indent "
+         "with spaces only"),
+        ("name: x\nwatch: {terms: [a]\n", "pb.yaml:3:1: YAML syntax: a `{` mapping is not "
+         "closed with `}`, or its items are not separated by commas"),
+        ("name: 'x\nwatch: 1\n", "pb.yaml:1:7: YAML syntax: a quoted value is never closed; add "
+         "the closing quote"),
+        ("name: x\n---\nname: y\n", "pb.yaml:2:1: YAML syntax: a playbook file holds one "
+         "document; remove the `---` line"),
+        ("[" * 5000 + "]" * 5000, "pb.yaml:1:1: YAML syntax: nested too deeply; a playbook "
+         "needs only a few levels"),
+    ],
+)  # fmt: skip
+def test_yaml_syntax_in_plain_words(text: str, message: str) -> None:
+    assert problems(text) == [message]
+
+
+def test_merge_key_bomb_is_refused_before_it_is_built() -> None:
+    lines = ["a: &a {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, k8: 1}"]
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} {{<<: [{', '.join([f'*{prev}'] * 9)}]}}")
+    [message] = problems("\n".join(lines))
+    assert "an alias bomb?" in message
+
+
+def test_every_example_references_the_schema() -> None:
+    from tests.conftest import PLAYBOOKS
+
+    for path in sorted(PLAYBOOKS.glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=./schema.json", path.name
