@@ -32,6 +32,9 @@ class Metrics:
     delivery_seconds: Histogram = field(init=False)
     queue_depth: Gauge = field(init=False)
     batch_seconds: Histogram = field(init=False)
+    playbook_reloads: Counter = field(init=False)
+    playbook_reload_failures: Counter = field(init=False)
+    playbook_reload_ok: Gauge = field(init=False)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +102,26 @@ class Metrics:
         self.batch_seconds = Histogram(
             "groundswell_batch_seconds", "Engine time per batch of posts.", registry=r
         )
+        self.playbook_reloads = Counter(
+            "groundswell_playbook_reloads",
+            "Playbook changes applied without a restart.",
+            registry=r,
+        )
+        self.playbook_reload_failures = Counter(
+            "groundswell_playbook_reload_failures",
+            "Playbook changes rejected as invalid; the last good version kept running.",
+            registry=r,
+        )
+        self.playbook_reload_ok = Gauge(
+            "groundswell_playbook_last_reload_successful",
+            "1 when the last playbook change was applied, 0 when it was rejected.",
+            registry=r,
+        )
+        self.playbook_reload_ok.set(1)
+
+    def observe_reload(self, ok: bool) -> None:
+        (self.playbook_reloads if ok else self.playbook_reload_failures).inc()
+        self.playbook_reload_ok.set(1 if ok else 0)
 
     def _delta(self, key: tuple[str, str], total: int) -> int:
         before = self._seen.get(key, 0)

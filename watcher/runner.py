@@ -51,7 +51,12 @@ def demo_source(workdir: Path) -> Source:
 
 
 async def run_service(
-    playbooks: Sequence[Playbook], specs: Sequence[str], *, host: str, port: int
+    playbooks: Sequence[Playbook],
+    specs: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    watch: Sequence[Path] = (),
 ) -> int:
     try:
         sources = [parse_source(spec) for spec in specs]
@@ -68,7 +73,10 @@ async def run_service(
             sources = [demo_source(Path(tmp))]
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        async with Service(playbooks, sources, [ConsoleResponder()], host=host, port=port) as svc:
+        responders = [ConsoleResponder()]
+        async with Service(
+            playbooks, sources, responders, host=host, port=port, watch=watch
+        ) as svc:
             log.info(
                 "watching %d playbooks: %s; Ctrl-C to stop",
                 len(playbooks),

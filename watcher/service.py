@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from watcher.engine import Engine
 from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.post import Post
+from watcher.reload import DEBOUNCE_MS, PlaybookReloader
 from watcher.sources.base import Source
 
 log = logging.getLogger("groundswell")
@@ -46,8 +48,20 @@ class Service:
         host: str = "127.0.0.1",
         port: int = 9108,
         drain_seconds: float = 10.0,
+        watch: Sequence[Path] = (),
+        reload_debounce_ms: int = DEBOUNCE_MS,
     ) -> None:
         self.engine = Engine(playbooks)
+        self.reloader = (
+            PlaybookReloader(
+                watch,
+                self.engine.replace_playbooks,
+                self.metrics_reload,
+                debounce_ms=reload_debounce_ms,
+            )
+            if watch
+            else None
+        )
         self.sources = list(sources)
         self.responders = list(responders)
         self.metrics = Metrics(registry or CollectorRegistry())
@@ -106,6 +120,9 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def metrics_reload(self, ok: bool) -> None:
+        self.metrics.observe_reload(ok)
+
     # -- stages ----------------------------------------------------------------------------
     async def _pump(self, source: Source) -> None:
         try:
@@ -149,6 +166,8 @@ class Service:
             asyncio.create_task(self._detect(), name="engine"),
             asyncio.create_task(self._respond(), name="responders"),
         ]
+        if self.reloader is not None:
+            workers.append(asyncio.create_task(self.reloader.run(), name="reload"))
         try:
             await stop.wait()
         finally:

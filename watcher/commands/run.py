@@ -13,7 +13,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from watcher.runner import run_service  # aiohttp only when serving
 
     playbooks = playbooks_or_exit(args.playbooks)
-    return asyncio.run(run_service(playbooks, args.source, host=args.host, port=args.http_port))
+    watch = [] if args.no_reload else args.playbooks
+    return asyncio.run(
+        run_service(playbooks, args.source, host=args.host, port=args.http_port, watch=watch)
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,4 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--http-port", type=int, default=9108, help="port for /metrics (9108)")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    run.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="do not watch the playbooks for changes (by default a valid edit goes live)",
+    )
     run.set_defaults(func=cmd_run)

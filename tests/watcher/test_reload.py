@@ -1,0 +1,127 @@
+"""Hot reload under a running service: real files, real watcher, real HTTP; polling only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
+from tests.watcher.test_service import wait_for
+from watcher.playbook import load_playbooks
+from watcher.post import Post, post_from_json
+from watcher.service import Service
+from watcher.sources.base import SourceHealth
+
+
+class QueueSource:
+    """A feed the test writes to: each `put` is one batch of posts."""
+
+    def __init__(self) -> None:
+        self.name = "queue"
+        self.health = SourceHealth(connected=True)
+        self.queue: asyncio.Queue[Sequence[Post]] = asyncio.Queue()
+
+    async def stream(self) -> AsyncIterator[Sequence[Post]]:
+        while True:
+            batch = await self.queue.get()
+            self.health.received += len(batch)
+            yield batch
+
+
+def save(path: Path, text: str) -> None:
+    """Save the way editors do: write a temporary file, then rename it over the old one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+async def save_until(path: Path, text: str, done: Callable[[], bool]) -> None:
+    """Save, and save again until `done`: the watcher may not be running yet at first."""
+    while not done():
+        save(path, text)
+        for _ in range(20):
+            if done():
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_edits_go_live_and_a_broken_edit_changes_nothing(
+    tmp_path: Path, make_post: PostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    book = tmp_path / "waste.yaml"
+    save(book, MINI_PLAYBOOK)
+    registry = CollectorRegistry()
+    source = QueueSource()
+    service = Service(
+        load_playbooks([tmp_path]),
+        [source],
+        [],
+        registry=registry,
+        port=0,
+        watch=[tmp_path],
+        reload_debounce_ms=50,
+    )
+
+    def sample(name: str) -> float:
+        return registry.get_sample_value(name) or 0.0
+
+    def reloads() -> float:
+        return sample("groundswell_playbook_reloads_total")
+
+    async def feed(text: str) -> None:
+        before = service.engine.stats.received
+        await source.queue.put([post_from_json(make_post(T0, text))])
+        await wait_for(lambda: service.engine.stats.received > before)
+
+    stop = asyncio.Event()
+    caplog.set_level(logging.INFO, logger="groundswell")
+    async with service:
+        runner = asyncio.create_task(service.run(stop))
+        await feed("raw sewage in the river")
+        assert service.engine.stats.matched["waste"] == 0
+        runtime = service.engine.runtimes[0]
+
+        # A new resource: the brief changes, the detector keeps its state.
+        edited = MINI_PLAYBOOK.replace("Our dumping report", "Our new report")
+        await save_until(book, edited, lambda: reloads() >= 1)
+        assert service.engine.runtimes[0] is runtime
+        assert service.engine.playbooks[0].respond.resources[0].title == "Our new report"
+
+        # A new term: posts that mention it count from now on.
+        edited = edited.replace('"#dumpgate"]', '"#dumpgate", raw sewage]')
+        await save_until(book, edited, lambda: reloads() >= 2)
+        await feed("raw sewage in the river")
+        assert service.engine.stats.matched["waste"] == 1
+        live, live_runtime = service.engine.playbooks, service.engine.runtimes[0]
+
+        # A typo: logged and counted; the last good version keeps running.
+        failures = "groundswell_playbook_reload_failures_total"
+        await save_until(book, edited.replace("respond:", "respnd:"), lambda: sample(failures) > 0)
+        assert service.engine.playbooks is live
+        assert service.engine.runtimes[0] is live_runtime
+        await feed("more raw sewage")
+        assert service.engine.stats.matched["waste"] == 2
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{service.port}/metrics") as resp,
+        ):
+            metrics = await resp.text()
+        stop.set()
+        await asyncio.wait_for(runner, 15)
+    # A slow machine may see a save twice; every attempt must be counted and logged alike.
+    assert f"groundswell_playbook_reload_failures_total {sample(failures)}" in metrics
+    assert "groundswell_playbook_last_reload_successful 0.0" in metrics
+    assert f"groundswell_playbook_reloads_total {reloads()}" in metrics
+    errors = {r.getMessage() for r in caplog.records if r.levelno == logging.ERROR}
+    assert errors == {
+        "playbook change rejected; still running the last good version. Fix and save again:\n"
+        f"{book}:9:1: unknown key `respnd` — did you mean `respond`?"
+    }
