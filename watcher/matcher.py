@@ -3,9 +3,10 @@
 How a term matches (this is the contract the playbook docs describe):
 
 * Post text and terms are normalised the same way: case-folded, accents removed (NFKD,
-  combining marks dropped), curly apostrophes straightened, and every run of spaces, tabs
-  or line breaks read as one space. So `Dépôt` matches `depot`, and `gag order` matches
-  "gag\\norder".
+  combining marks dropped) and curly apostrophes straightened. So `Dépôt` matches `depot`.
+* Words of a phrase match when the post separates them by one space or one line break:
+  `gag order` matches "gag\\norder" but not "gag  order" (two spaces). The line-break
+  spellings are extra automaton keys, so they cost nothing per post.
 * A term matches only as whole words: the characters just before and after it must not be
   letters, digits or `_`. `gag order` matches "a GAG ORDER!" but not "gag orders". In scripts
   written without spaces between words (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar)
@@ -43,21 +44,36 @@ UNKNOWN_LANGS = frozenset({"", "und", "mul", "zxx"})
 
 
 def normalise(text: str) -> str:
-    """Case-fold, strip accents and collapse whitespace; ASCII takes the fast path.
+    """Case-fold, strip accents and straighten apostrophes; ASCII takes the fast path.
 
     >>> normalise("Dépôt de DÉCHETS")
     'depot de dechets'
-    >>> normalise("renters’  rights\\n")
+    >>> normalise("Renters’ Rights")
     "renters' rights"
     """
     if text.isascii():
-        low = text.lower()
-        if "  " in low or not low.isprintable():
-            return " ".join(low.split())
-        return low
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    low = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PUNCT)
-    return " ".join(low.split())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PUNCT)
+
+
+#: Phrases with more word gaps than this match only with spaces (2^gaps spellings each).
+MAX_SPELLING_GAPS = 4
+
+
+def _spellings(key: str) -> list[str]:
+    """`key` with each of its spaces written as a space or a line break.
+
+    >>> _spellings("gag order")
+    ['gag order', 'gag\\norder']
+    """
+    parts = key.split(" ")
+    if len(parts) == 1 or len(parts) - 1 > MAX_SPELLING_GAPS:
+        return [key]
+    found = [parts[0]]
+    for part in parts[1:]:
+        found = [f"{head}{gap}{part}" for head in found for gap in (" ", "\n")]
+    return found
 
 
 def _unspaced(c: str) -> bool:
@@ -171,7 +187,9 @@ class Matcher:
             self._rules.append(_Rule(len(all_groups), wanted) if needed else None)
         for key, entries in table.items():
             # A term listed twice in one role (say, in two all_of groups) keeps every entry.
-            self._automaton.add_word(key, (len(key), tuple(dict.fromkeys(entries))))
+            value = (len(key), tuple(dict.fromkeys(entries)))
+            for spelling in _spellings(key):
+                self._automaton.add_word(spelling, value)
         self._constrained = any(rule is not None for rule in self._rules)
         self._empty = not table
         if not self._empty:
@@ -185,8 +203,15 @@ class Matcher:
         hits: dict[int, set[int]] | None = None
         excluded: set[int] | None = None
         seen: dict[int, set[int]] | None = None
+        last = len(norm) - 1
         for end, (length, entries) in self._automaton.iter(norm):
-            if not _whole(norm, end - length + 1, end):
+            # Inline of `_whole`'s cheap case: most hits sit between spaces or punctuation.
+            start = end - length + 1
+            before = norm[start - 1] if start > 0 else " "
+            after = norm[end + 1] if end < last else " "
+            if (before.isalnum() or before == "_" or after.isalnum() or after == "_") and not (
+                _whole(norm, start, end)
+            ):
                 continue
             for playbook, kind, index in entries:
                 if kind == _TERM:

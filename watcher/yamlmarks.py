@@ -8,6 +8,7 @@ cheap to compose; we count what it *would* expand to and refuse it before anythi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,12 @@ import yaml
 Path = tuple[str | int, ...]
 
 _TOO_DEEP = "YAML syntax: nested too deeply; a playbook needs only a few levels"
+#: Deepest `[`/`{` nesting allowed. PyYAML's scanner looks ahead through every open
+#: bracket in quadratic time, so a deep one is refused before parsing starts.
+MAX_FLOW_DEPTH = 50
+#: A playbook is a few kilobytes; anything this big is not one.
+MAX_BYTES = 1_000_000
+_BRACKETS = re.compile(r"[\[\]{}]")
 #: Nodes a playbook may expand to. Real playbooks have a few hundred; an alias bomb has billions.
 MAX_EXPANDED_NODES = 100_000
 
@@ -124,6 +131,11 @@ def load_marked(text: str) -> Marked:
     >>> m.value_marks[("watch", "terms", 1)]
     Mark(line=3, col=14)
     """
+    if len(text) > MAX_BYTES:
+        raise YamlError(
+            f"file is over {MAX_BYTES:,} characters; a playbook is a few thousand", Mark(1, 1)
+        )
+    _check_flow_depth(text)
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -145,6 +157,17 @@ def load_marked(text: str) -> Marked:
         raise YamlError(_TOO_DEEP, Mark(1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _check_flow_depth(text: str) -> None:
+    # Brackets inside quoted text count too; they are balanced in any real playbook.
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_FLOW_DEPTH:
+            line = text.count("\n", 0, match.start()) + 1
+            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            raise YamlError(_TOO_DEEP, Mark(line, col))
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Marked) -> Any:

@@ -82,7 +82,8 @@ def test_exclude_wins_over_all_of() -> None:
 @pytest.mark.parametrize(
     ("text", "hit"),
     [
-        ("a gag\norder  on\tus", True),
+        ("a gag\norder on us", True),
+        ("a gag  order", False),
         ("renters’ rights now", True),
         ("東京都で汚染水", True),
         ("新しい汚染水が", True),

@@ -153,8 +153,10 @@ def test_out_of_range_number() -> None:
          "the closing quote"),
         ("name: x\n---\nname: y\n", "pb.yaml:2:1: YAML syntax: a playbook file holds one "
          "document; remove the `---` line"),
-        ("[" * 5000 + "]" * 5000, "pb.yaml:1:1: YAML syntax: nested too deeply; a playbook "
+        ("[" * 5000 + "]" * 5000, "pb.yaml:1:51: YAML syntax: nested too deeply; a playbook "
          "needs only a few levels"),
+        ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1100)), "pb.yaml:1:1: YAML "
+         "syntax: nested too deeply; a playbook needs only a few levels"),
     ],
 )  # fmt: skip
 def test_yaml_syntax_in_plain_words(text: str, message: str) -> None:
