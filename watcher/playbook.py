@@ -79,7 +79,10 @@ def _domain(text: str) -> str:
     return domain
 
 
-Term = Annotated[str, AfterValidator(_term)]
+Term = Annotated[str, AfterValidator(_term), Field(min_length=1)]
+Language = Annotated[
+    str, AfterValidator(_language), Field(json_schema_extra={"pattern": _LANGUAGE.pattern})
+]
 
 
 class WatchParams(BaseModel):
@@ -113,7 +116,7 @@ class WatchParams(BaseModel):
             "`candy` when watching `toxic waste`)."
         ),
     )
-    languages: tuple[Annotated[str, AfterValidator(_language)], ...] = Field(
+    languages: tuple[Language, ...] = Field(
         default=(),
         description=(
             "Optional language codes (ISO 639, e.g. en, fr, cy). When set, a post counts "
@@ -148,12 +151,25 @@ class Playbook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(
-        description="Short unique id: lower-case letters, digits, '-' and '_'.",
+        description=(
+            "Short unique id, used in alerts and metrics: lower-case letters, digits, '-' "
+            "and '_'. No two playbooks may share one."
+        ),
+        json_schema_extra={"pattern": _NAME.pattern},
     )
     description: str = Field(default="", description="What this issue area is, for people.")
-    watch: WatchParams
-    detect: DetectParams = Field(default_factory=DetectParams)
-    respond: RespondParams = Field(default_factory=RespondParams)
+    watch: WatchParams = Field(
+        description="What talk to watch for: terms, narrowing groups, excludes, languages, "
+        "and the organisation's own accounts and domains."
+    )
+    detect: DetectParams = Field(
+        default_factory=DetectParams,
+        description="How readily a surge in that talk raises an alert (defaults suit most).",
+    )
+    respond: RespondParams = Field(
+        default_factory=RespondParams,
+        description="What the team gets with an alert: resources, voices, offers, and where.",
+    )
 
     @field_validator("name")
     @classmethod

@@ -177,3 +177,11 @@ def test_every_example_references_the_schema() -> None:
     for path in sorted(PLAYBOOKS.glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first == "# yaml-language-server: $schema=./schema.json", path.name
+
+
+def test_readme_example_playbook_passes_check() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    playbook = parse_playbook(block, "README.md")
+    assert playbook.watch.all_of
+    assert playbook.watch.languages == ("en", "fr")
