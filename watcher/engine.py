@@ -215,6 +215,7 @@ class Engine:
     def __init__(self, playbooks: Sequence[Playbook], *, lateness: float = 60.0) -> None:
         self.playbooks = tuple(playbooks)
         self.lateness = lateness
+        self._bucket_hook: BucketHook | None = None
         self.runtimes = [PlaybookRuntime(p, lateness) for p in self.playbooks]
         self.matcher = build_matcher(self.playbooks)
         self._own_authors = {
@@ -290,7 +291,7 @@ class Engine:
 
     def on_bucket(self, hook: BucketHook) -> None:
         """Call `hook` with every bucket any playbook closes, now and after reloads."""
-        self._bucket_hook: BucketHook | None = hook
+        self._bucket_hook = hook
         for runtime in self.runtimes:
             runtime.on_close = hook
 
@@ -319,7 +320,7 @@ class Engine:
             else:
                 outcome[playbook.name] = "added" if runtime is None else "reset"
                 runtime = PlaybookRuntime(playbook, self.lateness)
-                runtime.on_close = getattr(self, "_bucket_hook", None)
+                runtime.on_close = self._bucket_hook
                 if self.watermark > -math.inf:
                     runtime.start_at(self.watermark)
             runtimes.append(runtime)

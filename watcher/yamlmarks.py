@@ -136,12 +136,17 @@ def load_marked(text: str) -> Marked:
             f"file is over {MAX_BYTES:,} characters; a playbook is a few thousand", Mark(1, 1)
         )
     _check_flow_depth(text)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_problem(text, exc) from None
     try:
         try:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             raise _problem(exc) from None
+        except yaml.reader.ReaderError as exc:
+            raise _reader_problem(text, exc) from None
         if root is None:
             return Marked(data=None)
         if _expanded_size(root, {}) > MAX_EXPANDED_NODES:
@@ -159,15 +164,27 @@ def load_marked(text: str) -> Marked:
         loader.dispose()
 
 
+def _position(text: str, index: int) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    return Mark(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlError:
+    char = exc.character if isinstance(exc.character, int) else 0
+    return YamlError(
+        f"YAML syntax: a control character (U+{char:04X}) that YAML does not allow; delete "
+        "it (it often comes with copy and paste)",
+        _position(text, exc.position),
+    )
+
+
 def _check_flow_depth(text: str) -> None:
     # Brackets inside quoted text count too; they are balanced in any real playbook.
     depth = 0
     for match in _BRACKETS.finditer(text):
         depth += 1 if match.group() in "[{" else -1
         if depth > MAX_FLOW_DEPTH:
-            line = text.count("\n", 0, match.start()) + 1
-            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-            raise YamlError(_TOO_DEEP, Mark(line, col))
+            raise YamlError(_TOO_DEEP, _position(text, match.start()))
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Marked) -> Any:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import MINI_PLAYBOOK, REPO
-from watcher.playbook import PlaybookError, parse_playbook
+from watcher.playbook import PlaybookError, build_matcher, parse_playbook
 
 BROKEN = Path(__file__).parent / "broken_playbooks"
 
@@ -153,6 +156,8 @@ def test_out_of_range_number() -> None:
          "the closing quote"),
         ("name: x\n---\nname: y\n", "pb.yaml:2:1: YAML syntax: a playbook file holds one "
          "document; remove the `---` line"),
+        ("name: x\x1f\n", "pb.yaml:1:8: YAML syntax: a control character (U+001F) that YAML "
+         "does not allow; delete it (it often comes with copy and paste)"),
         ("[" * 5000 + "]" * 5000, "pb.yaml:1:51: YAML syntax: nested too deeply; a playbook "
          "needs only a few levels"),
         ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1100)), "pb.yaml:1:1: YAML "
@@ -185,3 +190,34 @@ def test_readme_example_playbook_passes_check() -> None:
     playbook = parse_playbook(block, "README.md")
     assert playbook.watch.all_of
     assert playbook.watch.languages == ("en", "fr")
+
+
+yamlish = st.text(alphabet="name:watch terms[]{},-#&*!<>'\"\n\t 0123456789", max_size=120)
+
+
+@given(st.one_of(yamlish, st.text(max_size=60)))
+def test_any_text_gives_problems_never_a_traceback(text: str) -> None:
+    try:
+        parse_playbook(text, "pb.yaml")
+    except PlaybookError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1
+            assert problem.col >= 1
+            assert str(problem).startswith("pb.yaml:")
+
+
+@given(
+    st.lists(st.text(alphabet="abcé #-'_", min_size=1, max_size=12), min_size=1, max_size=6),
+    st.lists(st.text(alphabet="abcé #-'_", min_size=1, max_size=12), max_size=3),
+)
+def test_any_term_lists_give_problems_never_a_traceback(
+    terms: list[str], exclude: list[str]
+) -> None:
+    text = f"name: x\nwatch:\n  terms: {json.dumps(terms)}\n  exclude: {json.dumps(exclude)}\n"
+    try:
+        playbook = parse_playbook(text, "pb.yaml")
+    except PlaybookError as exc:
+        assert all(str(p).startswith("pb.yaml:") for p in exc.problems)
+    else:
+        build_matcher([playbook]).match(" ".join(terms))
