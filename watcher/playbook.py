@@ -31,6 +31,7 @@ from watcher.matcher import Matcher
 from watcher.playbook_lint import (
     Finding,
     bad_urls,
+    idle_groups,
     redundant_terms,
     silencing_excludes,
 )
@@ -359,6 +360,7 @@ def _lint_watch(watch: WatchParams) -> list[Finding]:
         found.extend(redundant_terms(group, ("watch", "all_of", index)))
     found.extend(redundant_terms(watch.exclude, ("watch", "exclude")))
     found.extend(silencing_excludes(watch.terms, watch.all_of, watch.exclude))
+    found.extend(idle_groups(watch.terms, watch.all_of))
     return found
 
 
@@ -391,7 +393,8 @@ def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(file), 1, 1, f"cannot read: {exc}"))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(Problem(str(file), 1, 1, f"cannot read this file: {reason}"))
             continue
         try:
             playbook = parse_playbook(text, str(file))

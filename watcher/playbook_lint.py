@@ -92,6 +92,19 @@ def silencing_excludes(
             )
 
 
+def idle_groups(terms: Sequence[str], all_of: Sequence[Sequence[str]]) -> Iterator[Finding]:
+    """`all_of` groups that every counted post satisfies anyway, so they narrow nothing."""
+    for index, group in enumerate(all_of):
+        if all(any(covers(member, term) for member in group) for term in terms):
+            loc = ("watch", "all_of", index)
+            yield (
+                loc,
+                f"`{_name(loc)}` narrows nothing: every post that mentions one of the terms "
+                "already mentions a term of this group; remove the group, or the terms it "
+                "shares with `watch.terms`",
+            )
+
+
 def url_problem(raw: str) -> str | None:
     """Why `raw` is not a usable web address, or None when it is."""
     if any(c.isspace() for c in raw):

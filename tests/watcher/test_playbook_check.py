@@ -12,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import MINI_PLAYBOOK, REPO
-from watcher.playbook import PlaybookError, Problem, build_matcher, parse_playbook
+from watcher.playbook import (
+    PlaybookError,
+    Problem,
+    build_matcher,
+    load_playbooks,
+    parse_playbook,
+)
 
 BROKEN = Path(__file__).parent / "broken_playbooks"
 
@@ -93,6 +99,24 @@ def test_exclude_that_empties_an_all_of_group() -> None:
         "pb.yaml:5:13: `watch.exclude[0]`: 'tower' removes every match (every term of "
         "`watch.all_of[0]` contains it), so this playbook could never count a post; use a "
         "longer phrase that only the unwanted posts contain"
+    ]
+
+
+def test_all_of_group_that_narrows_nothing() -> None:
+    text = watch("  terms: [eviction, bailiffs]\n  all_of: [[eviction, bailiffs, tower]]\n")
+    assert problems(text) == [
+        "pb.yaml:4:12: `watch.all_of[0]` narrows nothing: every post that mentions one of the "
+        "terms already mentions a term of this group; remove the group, or the terms it shares "
+        "with `watch.terms`"
+    ]
+
+
+def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.yaml"
+    with pytest.raises(PlaybookError) as info:
+        load_playbooks([missing])
+    assert [str(p) for p in info.value.problems] == [
+        f"{missing}:1:1: cannot read this file: No such file or directory"
     ]
 
 
