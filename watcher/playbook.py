@@ -8,7 +8,6 @@ Each section is declared by the package that reads it: `watch` here (the matcher
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,11 +22,11 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic_core import ErrorDetails
 
 from detectors.params import DetectParams
 from responders.params import RespondParams
 from watcher.matcher import Matcher
+from watcher.playbook_errors import dotted, explain
 from watcher.playbook_lint import (
     Finding,
     bad_urls,
@@ -203,114 +202,11 @@ class PlaybookError(Exception):
         self.problems = tuple(problems)
 
 
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _fields_at(loc: Sequence[str | int]) -> list[str]:
-    """Names of the keys allowed in the mapping at `loc` (for did-you-mean hints)."""
-    model: Any = Playbook
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        annotation = info.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                model = candidate
-                break
-    return list(getattr(model, "model_fields", {}))
-
-
-def _describe(value: object) -> str:
-    """A YAML value as staff would recognise it in an error message."""
-    if value is None:
-        return "nothing (the value is empty)"
-    if isinstance(value, bool):
-        return (
-            f"{str(value).lower()} (YAML reads yes, no, on, off, true and false as true or "
-            "false; put the value in quotes)"
-        )
-    if isinstance(value, dict):
-        return "a mapping of keys"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
-
-
-def _hint(word: object, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(word), choices, n=1)
-    return f" — did you mean `{close[0]}`?" if close else ""
-
-
-_EXPECTED = {
-    "string_type": "text",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "tuple_type": "a list (`[a, b]`, or one `- item` per line)",
-    "list_type": "a list (`[a, b]`, or one `- item` per line)",
-    "model_type": "a mapping of keys (`key: value` lines indented under it)",
-    "dict_type": "a mapping of keys (`key: value` lines indented under it)",
-    "model_attributes_type": "a mapping of keys (`key: value` lines indented under it)",
-}
-_BOUNDS = {
-    "greater_than": ("gt", "more than"),
-    "greater_than_equal": ("ge", "at least"),
-    "less_than": ("lt", "less than"),
-    "less_than_equal": ("le", "at most"),
-}
-
-
-def _message(error: ErrorDetails) -> str:
-    loc = [p for p in error["loc"] if isinstance(p, str | int)]
-    where = _dotted(loc)
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    given = error["input"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        return f"unknown key `{key}`{_hint(key, _fields_at(loc[:-1]))}"
-    if kind == "missing":
-        return f"`{where}`: required key is missing"
-    if kind == "literal_error":
-        allowed = [part.strip(" '") for part in re.split(r",| or ", str(ctx.get("expected", "")))]
-        return f"`{where}`: {given!r} is not one of {', '.join(allowed)}{_hint(given, allowed)}"
-    if kind.startswith("url"):
-        return f"`{where}`: {given!r} is not a web address; write it in full, https://…"
-    if kind in _EXPECTED:
-        return f"`{where}`: expected {_EXPECTED[kind]}, got {_describe(given)}"
-    if kind == "too_short":
-        least = ctx.get("min_length", 1)
-        return f"`{where}`: needs at least {least} {'entry' if least == 1 else 'entries'}"
-    if kind == "string_too_short":
-        return f"`{where}`: must not be empty"
-    if kind in _BOUNDS:
-        key, words = _BOUNDS[kind]
-        return f"`{where}`: must be {words} {ctx.get(key)}, got {given!r}"
-    text = error["msg"].removeprefix("Value error, ")
-    return f"`{where}`: {text}"
-
-
 def _validation_problems(path: str, marked: Marked, exc: ValidationError) -> list[Problem]:
     problems = []
-    errors = exc.errors()
-    inner = {tuple(e["loc"][:-1]) for e in errors if isinstance(e["loc"][-1], int)}
-    for error in errors:
-        if error["type"] == "too_short" and tuple(error["loc"]) in inner:
-            continue  # the list is short only because an item in it is wrong; say which
-        loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        mark = marked.mark_for(loc, key=error["type"] == "extra_forbidden")
-        problems.append(Problem(path, mark.line, mark.col, _message(error)))
+    for loc, is_key, message in explain(exc, Playbook):
+        mark = marked.mark_for(loc, key=is_key)
+        problems.append(Problem(path, mark.line, mark.col, message))
     return problems
 
 
@@ -321,7 +217,7 @@ def parse_playbook(text: str, path: str = "<playbook>") -> Playbook:
     except YamlError as exc:
         raise PlaybookError([Problem(path, exc.mark.line, exc.mark.col, exc.message)]) from None
     problems = [
-        Problem(path, m.line, m.col, f"duplicate key `{_dotted(p)}`")
+        Problem(path, m.line, m.col, f"duplicate key `{dotted(p)}`")
         for p, m in marked.duplicate_keys
     ]
     if not isinstance(marked.data, dict):
