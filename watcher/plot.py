@@ -58,6 +58,13 @@ def plot_backtest(result: Backtest, out: Path, *, title: str = "") -> None:
         if new:
             volume.annotate(name, (alert.surge.fired_at, 1.0), xycoords=("data", "axes fraction"),
                             xytext=(4, -14), textcoords="offset points", color=_NEW)  # fmt: skip
+    if result.buckets:  # the detector cannot alert while it learns its first baseline
+        first = result.buckets[0].start
+        warm = (_utc(first), _utc(first + pb.detect.warmup_hours * 3600))
+        label = "warm-up: learning the baseline"
+        for axis in (volume, authors, score):
+            axis.axvspan(*warm, color="#999999", alpha=0.15, lw=0,
+                         label=label if axis is volume else None)  # fmt: skip
     if result.onset is not None:
         for axis in (volume, authors, score):
             axis.axvline(_utc(result.onset), color=_ONSET, ls="--", lw=1.5,
