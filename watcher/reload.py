@@ -54,7 +54,8 @@ class PlaybookReloader:
         self._whole_dirs = {p.resolve() for p in self.paths if p.is_dir()}
         self._names = [str(p) for p in self.paths]
 
-    def _relevant(self, _: Change, name: str) -> bool:
+    def relevant(self, _: Change, name: str) -> bool:
+        """Whether a changed file is one of the watched playbooks (editor swap files are not)."""
         path = Path(name)
         if path.suffix not in _SUFFIXES or path.name.startswith("."):
             return False
@@ -65,7 +66,7 @@ class PlaybookReloader:
         log.info("watching %s for playbook changes", ", ".join(map(str, self.dirs)))
         async for changes in awatch(
             *self.dirs,
-            watch_filter=self._relevant,
+            watch_filter=self.relevant,
             debounce=self.debounce_ms,
             stop_event=stop,
             recursive=False,

@@ -11,11 +11,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
+from watchfiles import Change
 
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
 from tests.watcher.test_service import wait_for
 from watcher.playbook import load_playbooks
 from watcher.post import Post, post_from_json
+from watcher.reload import PlaybookReloader
 from watcher.service import Service
 from watcher.sources.base import SourceHealth
 
@@ -125,3 +127,45 @@ async def test_edits_go_live_and_a_broken_edit_changes_nothing(
         "playbook change rejected; still running the last good version. Fix and save again:\n"
         f"{book}:9:1: unknown key `respnd` — did you mean `respond`?"
     }
+
+
+async def test_reload_refuses_an_empty_set_and_reports_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    book = tmp_path / "waste.yaml"
+    save(book, MINI_PLAYBOOK)
+    applied: list[Sequence[object]] = []
+    reports: list[bool] = []
+
+    def apply(playbooks: Sequence[object]) -> dict[str, str]:
+        applied.append(playbooks)
+        return {"waste": "unchanged"}
+
+    reloader = PlaybookReloader([tmp_path], apply, reports.append)
+    assert await reloader.reload()
+    book.unlink()
+    assert not await reloader.reload()
+    assert reports == [True, False]
+    assert len(applied) == 1
+    assert f"no playbooks found in {tmp_path}" in caplog.text
+
+
+def test_only_playbook_files_trigger_a_reload(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(MINI_PLAYBOOK)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    reloader = PlaybookReloader([tmp_path, other / "two.yml"], lambda _: {})
+    relevant = [
+        tmp_path / "one.yaml",
+        tmp_path / "new.yml",
+        other / "two.yml",
+    ]
+    ignored = [
+        tmp_path / ".one.yaml.swp",
+        tmp_path / ".one.yaml",
+        tmp_path / "schema.json",
+        other / "three.yml",  # only two.yml was asked for in that folder
+    ]
+    assert [reloader.relevant(Change.modified, str(p)) for p in relevant] == [True] * 3
+    assert [reloader.relevant(Change.modified, str(p)) for p in ignored] == [False] * 4
+    assert reloader.dirs == sorted({tmp_path.resolve(), other.resolve()})
