@@ -106,3 +106,17 @@ def test_covers_is_exact(general: str, specific: str, noise: str) -> None:
     only_specific = Matcher([[specific]], [[]]).match(text)
     if covers(general, specific) and only_specific:
         assert Matcher([[general]], [[]]).match(text)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("istanbul", "İSTANBUL'da tahliye"),  # Turkish dotted capital I
+        ("σοφος", "ΣΟΦΟΣ λόγος"),  # Greek final sigma and accent
+        ("strasse", "Räumung in der STRAẞE"),  # capital sharp s
+        ("مياه", "مِيَاه الصرف"),  # Arabic vowel marks are accents
+        ("gag order", "🔥gag order🔥"),
+    ],
+)
+def test_unicode_case_and_accents_in_many_scripts(term: str, text: str) -> None:
+    assert Matcher([[term]], [[]]).match(text) == {0: [0]}

@@ -249,3 +249,14 @@ def test_any_term_lists_give_problems_never_a_traceback(
         build_matcher([playbook]).match(" ".join(terms))
         found = ()
     assert all(str(p).startswith("pb.yaml:") for p in found)
+
+
+def test_every_schema_field_has_a_description_for_editors() -> None:
+    from watcher.commands.schema import playbook_schema
+
+    schema = json.loads(playbook_schema())
+    models = {"Playbook": schema, **schema["$defs"]}
+    for name, model in models.items():
+        assert model.get("description"), name
+        for key, field in model["properties"].items():
+            assert field.get("description"), f"{name}.{key}"
