@@ -44,11 +44,13 @@ class PlaybookReloader:
         report: Report | None = None,
         *,
         debounce_ms: int = DEBOUNCE_MS,
+        polling: bool = False,
     ) -> None:
         self.paths = list(paths)
         self.apply = apply
         self.report = report
         self.debounce_ms = debounce_ms
+        self.polling = polling  # poll file times instead of OS notifications
         self.dirs = sorted({(p if p.is_dir() else p.parent).resolve() for p in self.paths})
         self._files = {p.resolve() for p in self.paths if not p.is_dir()}
         self._whole_dirs = {p.resolve() for p in self.paths if p.is_dir()}
@@ -64,12 +66,20 @@ class PlaybookReloader:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Watch until cancelled (or `stop` is set), reloading after each burst of changes."""
         log.info("watching %s for playbook changes", ", ".join(map(str, self.dirs)))
+        try:
+            await self._watch(stop, polling=self.polling)
+        except OSError as exc:  # e.g. the inotify watch limit; polling always works
+            log.warning("cannot watch the playbooks natively (%s); polling instead", exc)
+            await self._watch(stop, polling=True)
+
+    async def _watch(self, stop: asyncio.Event | None, *, polling: bool) -> None:
         async for changes in awatch(
             *self.dirs,
             watch_filter=self.relevant,
             debounce=self.debounce_ms,
             stop_event=stop,
             recursive=False,
+            force_polling=polling,
         ):
             names = sorted({Path(name).name for _, name in changes})
             log.info("playbook files changed: %s", ", ".join(names))

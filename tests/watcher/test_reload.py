@@ -15,7 +15,7 @@ from watchfiles import Change
 
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
 from tests.watcher.test_service import wait_for
-from watcher.playbook import load_playbooks
+from watcher.playbook import Playbook, load_playbooks
 from watcher.post import Post, post_from_json
 from watcher.reload import PlaybookReloader
 from watcher.service import Service
@@ -169,3 +169,21 @@ def test_only_playbook_files_trigger_a_reload(tmp_path: Path) -> None:
     assert [reloader.relevant(Change.modified, str(p)) for p in relevant] == [True] * 3
     assert [reloader.relevant(Change.modified, str(p)) for p in ignored] == [False] * 4
     assert reloader.dirs == sorted({tmp_path.resolve(), other.resolve()})
+
+
+@pytest.mark.parametrize("polling", [False, True])
+async def test_reloader_applies_a_saved_change(tmp_path: Path, polling: bool) -> None:
+    book = tmp_path / "waste.yaml"
+    save(book, MINI_PLAYBOOK)
+    names: list[str] = []
+
+    def apply(playbooks: Sequence[Playbook]) -> dict[str, str]:
+        names.extend(p.description for p in playbooks)
+        return {}
+
+    reloader = PlaybookReloader([tmp_path], apply, debounce_ms=50, polling=polling)
+    stop = asyncio.Event()
+    task = asyncio.create_task(reloader.run(stop))
+    await save_until(book, MINI_PLAYBOOK + "description: edited\n", lambda: "edited" in names)
+    stop.set()
+    await asyncio.wait_for(task, 10)
