@@ -67,10 +67,13 @@ class PlaybookReloader:
         """Watch until cancelled (or `stop` is set), reloading after each burst of changes."""
         log.info("watching %s for playbook changes", ", ".join(map(str, self.dirs)))
         try:
-            await self._watch(stop, polling=self.polling)
-        except OSError as exc:  # e.g. the inotify watch limit; polling always works
-            log.warning("cannot watch the playbooks natively (%s); polling instead", exc)
-            await self._watch(stop, polling=True)
+            try:
+                await self._watch(stop, polling=self.polling)
+            except OSError as exc:  # e.g. the inotify watch limit; polling always works
+                log.warning("cannot watch the playbooks natively (%s); polling instead", exc)
+                await self._watch(stop, polling=True)
+        except Exception:  # monitoring goes on with the playbooks it has; say so loudly
+            log.exception("stopped watching the playbooks; restart to pick up edits")
 
     async def _watch(self, stop: asyncio.Event | None, *, polling: bool) -> None:
         async for changes in awatch(

@@ -52,21 +52,21 @@ class Service:
         reload_debounce_ms: int = DEBOUNCE_MS,
     ) -> None:
         self.engine = Engine(playbooks)
-        self.reloader = (
-            PlaybookReloader(
-                watch,
-                self.engine.replace_playbooks,
-                self.metrics_reload,
-                debounce_ms=reload_debounce_ms,
-            )
-            if watch
-            else None
-        )
         self.sources = list(sources)
         self.responders = list(responders)
         self.metrics = Metrics(registry or CollectorRegistry())
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
+        self.reloader = (
+            PlaybookReloader(
+                watch,
+                self.engine.replace_playbooks,
+                self.metrics.observe_reload,
+                debounce_ms=reload_debounce_ms,
+            )
+            if watch
+            else None
+        )
         self._posts: asyncio.Queue[Sequence[Post]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self._runner: web.AppRunner | None = None
@@ -119,9 +119,6 @@ class Service:
             await responder.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def metrics_reload(self, ok: bool) -> None:
-        self.metrics.observe_reload(ok)
 
     # -- stages ----------------------------------------------------------------------------
     async def _pump(self, source: Source) -> None:
