@@ -69,12 +69,21 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_IN_PROGRESS = -1
+
+
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     # Shared (aliased) nodes are counted once per reference, which is what expansion costs.
     known = memo.get(id(node))
+    if known == _IN_PROGRESS:
+        raise YamlError(
+            "an alias `*name` sits inside the list or mapping it names, so it never ends; "
+            "write the values out instead",
+            _mark(node),
+        )
     if known is not None:
         return known
-    memo[id(node)] = 1  # guards against recursive aliases
+    memo[id(node)] = _IN_PROGRESS
     size = 1
     if isinstance(node, yaml.SequenceNode):
         for child in node.value:
@@ -105,6 +114,25 @@ _PLAIN = (
     ("found undefined alias", "an alias `*name` refers to no anchor `&name` above it"),
     ("expected a single document", "a playbook file holds one document; remove the `---` line"),
 )  # fmt: skip
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _culprit(root: yaml.Node, sizes: dict[int, int]) -> yaml.Node:
+    """The innermost node that alone expands past the limit: where the bomb is defined."""
+    node, seen = root, {id(root)}
+    while True:
+        big = [c for c in _children(node) if sizes.get(id(c), 0) > MAX_EXPANDED_NODES]
+        if not big or id(big[0]) in seen:  # aliases can loop back
+            return node
+        node = big[0]
+        seen.add(id(node))
 
 
 def _problem(exc: yaml.MarkedYAMLError) -> YamlError:
@@ -149,11 +177,12 @@ def load_marked(text: str) -> Marked:
             raise _reader_problem(text, exc) from None
         if root is None:
             return Marked(data=None)
-        if _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+        sizes: dict[int, int] = {}
+        if _expanded_size(root, sizes) > MAX_EXPANDED_NODES:
             raise YamlError(
-                f"document expands to more than {MAX_EXPANDED_NODES:,} values, through "
-                "aliases (`*name`) if it is short: an alias bomb? Write the values out instead",
-                _mark(root),
+                f"this expands to more than {MAX_EXPANDED_NODES:,} values, through aliases "
+                "(`*name`) if it is short: an alias bomb? Write the values out instead",
+                _mark(_culprit(root, sizes)),
             )
         marked = Marked(data=None)
         marked.data = _build(loader, root, (), marked)

@@ -35,8 +35,8 @@ def test_check_on_broken_folder_gives_one_precise_message_per_problem() -> None:
     assert "Traceback" not in done.stderr
     d = "tests/watcher/broken_playbooks/"
     assert done.stdout.splitlines() == [
-        f"{d}alias-bomb.yaml:1:1: document expands to more than 100,000 values, through "
-        "aliases (`*name`) if it is short: an alias bomb? Write the values out instead",
+        f"{d}alias-bomb.yaml:7:4: this expands to more than 100,000 values, through aliases "
+        "(`*name`) if it is short: an alias bomb? Write the values out instead",
         f"{d}dup-b.yaml:1:7: `name`: 'evictions' is already used by {d}dup-a.yaml",
         f"{d}indentation.yaml:4:2: YAML syntax: this line is not indented like the lines "
         "around it; line up the keys of one section under each other, using spaces",
@@ -190,6 +190,13 @@ def test_out_of_range_number() -> None:
 )  # fmt: skip
 def test_yaml_syntax_in_plain_words(text: str, message: str) -> None:
     assert problems(text) == [message]
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert problems("name: x\nwatch:\n  terms: &t [a, *t]\n") == [
+        "pb.yaml:3:10: an alias `*name` sits inside the list or mapping it names, so it never "
+        "ends; write the values out instead"
+    ]
 
 
 def test_merge_key_bomb_is_refused_before_it_is_built() -> None:
