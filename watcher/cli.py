@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from watcher.commands import check, replay, run, schema, series, simulate
+from watcher.commands import backtest, check, replay, run, schema, series, simulate
 
 #: Subcommands in the order `--help` lists them.
-COMMANDS = (run, replay, check, simulate, series, schema)
+COMMANDS = (run, replay, check, simulate, series, schema, backtest)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ deterministic and the async service simply feeds it batches.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,8 +19,8 @@ from detectors.campaign import CampaignDetector, Decision
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief import build_brief
 from watcher.buckets import Bucket, CampaignTally, History
-from watcher.matcher import Matcher, normalise
-from watcher.playbook import Playbook
+from watcher.matcher import normalise
+from watcher.playbook import Playbook, build_matcher
 from watcher.post import Post, PostError, post_from_json
 
 #: Own-post ids remembered per engine, so reshares of them can be recognised.
@@ -40,6 +40,10 @@ class EngineStats:
     own_voice: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=lambda: {"new": 0, "update": 0})
     last_error: str = ""
+
+
+#: Called with (playbook name, closed bucket, the detector's decision on it).
+BucketHook = Callable[[str, Bucket, Decision], None]
 
 
 def _utc(seconds: float) -> datetime:
@@ -63,6 +67,7 @@ class PlaybookRuntime:
         self.first_start: float | None = None  # start of the next bucket to close
         self.campaign: CampaignTally | None = None
         self.last: Decision | None = None
+        self.on_close: BucketHook | None = None  # sees every closed bucket (backtest plots)
         self._tag_base: dict[str, tuple[float, float]] = {}  # tag → (decayed count, at)
         self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
@@ -116,6 +121,8 @@ class PlaybookRuntime:
     def _close(self, bucket: Bucket) -> Alert | None:
         decision = self.detector.update(bucket.stats())
         self.last = decision
+        if self.on_close is not None:
+            self.on_close(self.playbook.name, bucket, decision)
         self.history.push(bucket)
         if decision.transition == "new":
             assert decision.onset is not None
@@ -207,10 +214,10 @@ class Engine:
 
     def __init__(self, playbooks: Sequence[Playbook], *, lateness: float = 60.0) -> None:
         self.playbooks = tuple(playbooks)
+        self.lateness = lateness
+        self._bucket_hook: BucketHook | None = None
         self.runtimes = [PlaybookRuntime(p, lateness) for p in self.playbooks]
-        self.matcher = Matcher(
-            [p.watch.terms for p in self.playbooks], [p.watch.exclude for p in self.playbooks]
-        )
+        self.matcher = build_matcher(self.playbooks)
         self._own_authors = {
             a.lower().lstrip("@") for p in self.playbooks for a in p.watch.own_accounts
         }
@@ -252,7 +259,7 @@ class Engine:
             if len(self._own_ids) >= MAX_OWN_IDS:
                 self._own_ids.clear()
             self._own_ids.add(post.id)
-        hits = self.matcher.match(post.text)
+        hits = self.matcher.match(post.text, post.lang)
         if hits:
             for index, terms in hits.items():
                 runtime = self.runtimes[index]
@@ -281,6 +288,54 @@ class Engine:
             default=self.watermark,
         )
         self._advance()
+
+    def on_bucket(self, hook: BucketHook) -> None:
+        """Call `hook` with every bucket any playbook closes, now and after reloads."""
+        self._bucket_hook = hook
+        for runtime in self.runtimes:
+            runtime.on_close = hook
+
+    def replace_playbooks(self, playbooks: Sequence[Playbook]) -> dict[str, str]:
+        """Swap in a new set of playbooks between posts; say what happened to each name.
+
+        A playbook whose `watch` and `detect` sections are unchanged keeps all its state
+        (baseline, open buckets, history, open campaign) and is "kept", or "unchanged" if
+        nothing at all changed; edits elsewhere (description, respond) show in its next
+        alert. A new playbook is "added" and one whose `watch` or `detect` changed is
+        "reset": each starts counting at the current watermark and learns a baseline for
+        its new terms over `warmup_hours`. Names no longer present are "removed".
+        """
+        old = {runtime.playbook.name: runtime for runtime in self.runtimes}
+        outcome: dict[str, str] = {}
+        runtimes = []
+        for playbook in playbooks:
+            runtime = old.get(playbook.name)
+            if (
+                runtime is not None
+                and runtime.playbook.watch == playbook.watch
+                and runtime.playbook.detect == playbook.detect
+            ):
+                outcome[playbook.name] = "unchanged" if runtime.playbook == playbook else "kept"
+                runtime.playbook = playbook
+            else:
+                outcome[playbook.name] = "added" if runtime is None else "reset"
+                runtime = PlaybookRuntime(playbook, self.lateness)
+                runtime.on_close = self._bucket_hook
+                if self.watermark > -math.inf:
+                    runtime.start_at(self.watermark)
+            runtimes.append(runtime)
+        outcome.update((name, "removed") for name in old if name not in outcome)
+        self.playbooks = tuple(playbooks)
+        self.runtimes = runtimes
+        self.matcher = build_matcher(self.playbooks)
+        self._own_authors = {
+            a.lower().lstrip("@") for p in self.playbooks for a in p.watch.own_accounts
+        }
+        for playbook in self.playbooks:
+            self.stats.matched.setdefault(playbook.name, 0)
+            self.stats.own_voice.setdefault(playbook.name, 0)
+        self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)
+        return outcome
 
     def drain_alerts(self) -> list[Alert]:
         alerts, self._alerts = self._alerts, []

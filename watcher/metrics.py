@@ -84,6 +84,7 @@ class Metrics:
     checkpoint_age: Gauge = field(init=False)
     build: Info = field(init=False)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
+    _playbooks: set[str] = field(default_factory=set, init=False)
     _last_checkpoint: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -247,6 +248,7 @@ class Metrics:
             self.queue_capacity.labels(queue).set(capacity)
 
     def _init_playbook(self, name: str) -> None:
+        self._playbooks.add(name)
         for metric in (self.posts_matched, self.posts_own_voice, self.burst_score):
             metric.labels(name)
         self.campaign_state.labels(name).set(STATE_CODES["quiet"])
@@ -255,6 +257,7 @@ class Metrics:
 
     def forget_playbook(self, name: str) -> None:
         """Drop a removed playbook's series (after a reload), so dashboards stop showing it."""
+        self._playbooks.discard(name)
         for metric in (self.posts_matched, self.posts_own_voice, self.burst_score):
             metric.remove(name)
         self.campaign_state.remove(name)
@@ -339,8 +342,12 @@ class Metrics:
         if not ok:
             self.reload_failures.inc()
             return
-        for name in playbooks:
+        running = set(playbooks)
+        for name in self._playbooks - running:
+            self.forget_playbook(name)
+        for name in running - self._playbooks:
             self._init_playbook(name)
+        self.playbooks_loaded.set(len(running))
 
     def observe_checkpoint(self, at: float) -> None:
         """A checkpoint of detector state was written at `at` (epoch seconds)."""

@@ -7,21 +7,82 @@ Each section is declared by the package that reads it: `watch` here (the matcher
 
 from __future__ import annotations
 
-import difflib
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from detectors.params import DetectParams
 from responders.params import RespondParams
+from watcher.matcher import Matcher
+from watcher.playbook_errors import dotted, explain
+from watcher.playbook_lint import (
+    Finding,
+    bad_urls,
+    idle_groups,
+    redundant_terms,
+    silencing_excludes,
+)
 from watcher.yamlmarks import Marked, YamlError, load_marked
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}$")
+
+
+def _term(text: str) -> str:
+    term = " ".join(text.split())
+    if not term.strip("#"):
+        raise ValueError("empty term")
+    if not any(c.isalnum() for c in term):
+        raise ValueError(f"{text!r} has no letters or digits; a term must contain a word")
+    if term.startswith("#") and " " in term:
+        raise ValueError(
+            f"{text!r}: a #hashtag cannot contain spaces; write {term.replace(' ', '')!r}, "
+            f"or {term.lstrip('#')!r} without the # to match the words"
+        )
+    return term
+
+
+def _language(code: str) -> str:
+    main, dash, _ = code.replace("_", "-").partition("-")
+    if dash and _LANGUAGE.match(main):
+        raise ValueError(
+            f"{code!r}: write the language only, {main.lower()!r}; posts in every "
+            f"variety of it ({code}, ...) count"
+        )
+    if not _LANGUAGE.match(code):
+        raise ValueError(
+            f"{code!r} is not a language code; use two- or three-letter ISO 639 codes "
+            "such as en, fr, es, cy"
+        )
+    return code.lower()
+
+
+def _domain(text: str) -> str:
+    domain = text.strip().lower()
+    if "/" in domain or " " in domain or "." not in domain:
+        raise ValueError(
+            f"{text!r} is not a web domain; write just the domain, like 'example.org' "
+            "(no https://, no path)"
+        )
+    return domain
+
+
+Term = Annotated[str, AfterValidator(_term), Field(min_length=1)]
+Language = Annotated[
+    str, AfterValidator(_language), Field(json_schema_extra={"pattern": _LANGUAGE.pattern})
+]
 
 
 class WatchParams(BaseModel):
@@ -29,34 +90,59 @@ class WatchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    terms: tuple[str, ...] = Field(
+    terms: tuple[Term, ...] = Field(
         min_length=1,
         description=(
-            "Words, phrases and #hashtags of the issue area. A term matches where it stands in "
-            "a post as whole words, ignoring case and accents: `gag order` matches 'the Gag "
-            "Order' but not 'gag-order' or 'gagging order'. A plain word also matches its "
-            "#hashtag (`trafigura` matches '#Trafigura'); a #hashtag term matches only the tag."
+            "Words, phrases and #hashtags of the issue area; a post counts when it mentions "
+            "any one of them. A term matches where it stands in a post as whole words, "
+            "ignoring case and accents: `gag order` matches 'the Gag Order' but not "
+            "'gag-order' or 'gagging order'. A plain word also matches its #hashtag "
+            "(`trafigura` matches '#Trafigura'); a #hashtag term matches only the tag."
         ),
     )
-    exclude: tuple[str, ...] = Field(
-        default=(), description="A post containing any of these does not count."
+    all_of: tuple[tuple[Term, ...], ...] = Field(
+        default=(),
+        description=(
+            "Optional groups of terms that narrow the playbook: a post counts only if it "
+            "also mentions at least one term from every group. Example: "
+            "`[[tower, block, estate]]` keeps only eviction posts that mention a building."
+        ),
+    )
+    exclude: tuple[Term, ...] = Field(
+        default=(),
+        description=(
+            "A post that mentions any of these does not count, matched the same way as "
+            "terms. Use phrases, so an exclude never swallows a term (`sour candy`, not "
+            "`candy` when watching `toxic waste`)."
+        ),
+    )
+    languages: tuple[Language, ...] = Field(
+        default=(),
+        description=(
+            "Optional language codes (ISO 639, e.g. en, fr, cy). When set, a post counts "
+            "only if its language is one of these; posts that do not say their language "
+            "still count. Empty means every language."
+        ),
     )
     own_accounts: tuple[str, ...] = Field(
         default=(),
         description="The organisation's accounts: their posts and reshares of them do not count.",
     )
-    own_domains: tuple[str, ...] = Field(
+    own_domains: tuple[Annotated[str, AfterValidator(_domain)], ...] = Field(
         default=(),
-        description="The organisation's web domains: posts linking to them do not count.",
+        description=(
+            "The organisation's web domains, like `example.org`: posts linking to them "
+            "do not count."
+        ),
     )
 
-    @field_validator("terms", "exclude")
+    @field_validator("all_of")
     @classmethod
-    def _no_empty_terms(cls, terms: tuple[str, ...]) -> tuple[str, ...]:
-        for term in terms:
-            if not term.strip(" #"):
-                raise ValueError("empty term")
-        return tuple(term.strip() for term in terms)
+    def _no_empty_groups(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for group in groups:
+            if not group:
+                raise ValueError("an all_of group needs at least one term")
+        return groups
 
 
 class Playbook(BaseModel):
@@ -65,12 +151,25 @@ class Playbook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(
-        description="Short unique id: lower-case letters, digits, '-' and '_'.",
+        description=(
+            "Short unique id, used in alerts and metrics: lower-case letters, digits, '-' "
+            "and '_'. No two playbooks may share one."
+        ),
+        json_schema_extra={"pattern": _NAME.pattern},
     )
     description: str = Field(default="", description="What this issue area is, for people.")
-    watch: WatchParams
-    detect: DetectParams = Field(default_factory=DetectParams)
-    respond: RespondParams = Field(default_factory=RespondParams)
+    watch: WatchParams = Field(
+        description="What talk to watch for: terms, narrowing groups, excludes, languages, "
+        "and the organisation's own accounts and domains."
+    )
+    detect: DetectParams = Field(
+        default_factory=DetectParams,
+        description="How readily a surge in that talk raises an alert (defaults suit most).",
+    )
+    respond: RespondParams = Field(
+        default_factory=RespondParams,
+        description="What the team gets with an alert: resources, voices, offers, and where.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -103,57 +202,11 @@ class PlaybookError(Exception):
         self.problems = tuple(problems)
 
 
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _fields_at(loc: Sequence[str | int]) -> list[str]:
-    """Names of the keys allowed in the mapping at `loc` (for did-you-mean hints)."""
-    model: Any = Playbook
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        annotation = info.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                model = candidate
-                break
-    return list(getattr(model, "model_fields", {}))
-
-
-def _message(error: ErrorDetails) -> str:
-    loc = [p for p in error["loc"] if isinstance(p, str | int)]
-    where = _dotted(loc)
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        hint = difflib.get_close_matches(key, _fields_at(loc[:-1]), n=1)
-        suffix = f" — did you mean `{hint[0]}`?" if hint else ""
-        return f"unknown key `{key}`{suffix}"
-    if kind == "missing":
-        return f"`{where}`: required key is missing"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        allowed = ", ".join(part.strip(" '") for part in re.split(r",| or ", str(expected)))
-        return f"`{where}`: {error['input']!r} is not one of {allowed}"
-    if kind.startswith("url"):
-        return f"`{where}`: {error['input']!r} is not a web address; write it in full, https://…"
-    text = error["msg"].removeprefix("Value error, ")
-    return f"`{where}`: {text}"
-
-
 def _validation_problems(path: str, marked: Marked, exc: ValidationError) -> list[Problem]:
     problems = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        mark = marked.mark_for(loc, key=error["type"] == "extra_forbidden")
-        problems.append(Problem(path, mark.line, mark.col, _message(error)))
+    for loc, is_key, message in explain(exc, Playbook):
+        mark = marked.mark_for(loc, key=is_key)
+        problems.append(Problem(path, mark.line, mark.col, message))
     return problems
 
 
@@ -164,7 +217,7 @@ def parse_playbook(text: str, path: str = "<playbook>") -> Playbook:
     except YamlError as exc:
         raise PlaybookError([Problem(path, exc.mark.line, exc.mark.col, exc.message)]) from None
     problems = [
-        Problem(path, m.line, m.col, f"duplicate key `{_dotted(p)}`")
+        Problem(path, m.line, m.col, f"duplicate key `{dotted(p)}`")
         for p, m in marked.duplicate_keys
     ]
     if not isinstance(marked.data, dict):
@@ -174,10 +227,46 @@ def parse_playbook(text: str, path: str = "<playbook>") -> Playbook:
         playbook = Playbook.model_validate(marked.data)
     except ValidationError as exc:
         problems.extend(_validation_problems(path, marked, exc))
-        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.col))) from None
+        reported = {tuple(e["loc"]) for e in exc.errors()}
+        findings = [f for f in _lint_sections(marked.data) if f[0] not in reported]
+    else:
+        findings = lint(playbook, marked.data)
+    for loc, message in findings:
+        mark = marked.mark_for(loc)
+        problems.append(Problem(path, mark.line, mark.col, message))
     if problems:
-        raise PlaybookError(problems)
+        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.col)))
     return playbook
+
+
+def lint(playbook: Playbook, data: Any = None) -> list[Finding]:
+    """Mistakes the schema cannot see: redundant terms, silencing excludes, broken URLs.
+
+    `data` is the playbook as written (before validation), so URLs are checked as typed.
+    """
+    found = _lint_watch(playbook.watch)
+    if data is not None:
+        found.extend(bad_urls(data))
+    return found
+
+
+def _lint_watch(watch: WatchParams) -> list[Finding]:
+    found = list(redundant_terms(watch.terms, ("watch", "terms")))
+    for index, group in enumerate(watch.all_of):
+        found.extend(redundant_terms(group, ("watch", "all_of", index)))
+    found.extend(redundant_terms(watch.exclude, ("watch", "exclude")))
+    found.extend(silencing_excludes(watch.terms, watch.all_of, watch.exclude))
+    found.extend(idle_groups(watch.terms, watch.all_of))
+    return found
+
+
+def _lint_sections(data: dict[str, Any]) -> list[Finding]:
+    """Lint the sections that are valid on their own, when the playbook as a whole is not."""
+    found: list[Finding] = []
+    with contextlib.suppress(ValidationError):
+        found.extend(_lint_watch(WatchParams.model_validate(data.get("watch"))))
+    found.extend(bad_urls(data))
+    return found
 
 
 def playbook_files(paths: Iterable[Path]) -> list[Path]:
@@ -200,7 +289,8 @@ def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(file), 1, 1, f"cannot read: {exc}"))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(Problem(str(file), 1, 1, f"cannot read this file: {reason}"))
             continue
         try:
             playbook = parse_playbook(text, str(file))
@@ -223,3 +313,14 @@ def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
     if problems:
         raise PlaybookError(problems)
     return playbooks
+
+
+def build_matcher(playbooks: Sequence[Playbook]) -> Matcher:
+    """One matcher for every playbook's terms, conditions and excludes, indexed as given."""
+    watches = [p.watch for p in playbooks]
+    return Matcher(
+        [w.terms for w in watches],
+        [w.exclude for w in watches],
+        all_of=[w.all_of for w in watches],
+        languages=[w.languages for w in watches],
+    )

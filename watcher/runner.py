@@ -46,6 +46,7 @@ async def run_service(
     record: Path | None = None,
     state: Path = DEFAULT_STATE,
     options: Mapping[str, SourceOptions] | None = None,
+    watch: Sequence[Path] = (),
 ) -> int:
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
@@ -69,7 +70,9 @@ async def run_service(
             log.error("%s", exc)
             return 2
         recorder = stack.enter_context(Recorder(record)) if record else None
-        return await _serve(playbooks, sources, host=host, port=port, recorder=recorder)
+        return await _serve(
+            playbooks, sources, host=host, port=port, recorder=recorder, watch=watch
+        )
 
 
 async def _serve(
@@ -79,6 +82,7 @@ async def _serve(
     host: str,
     port: int,
     recorder: Recorder | None,
+    watch: Sequence[Path],
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
@@ -98,6 +102,7 @@ async def _serve(
             port=port,
             dedup=Dedup(),
             recorder=recorder,
+            watch=watch,
         ) as svc:
             log.info(
                 "watching %d playbooks: %s; Ctrl-C to stop",

@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.post import Post
 from watcher.record import Recorder
+from watcher.reload import DEBOUNCE_MS, PlaybookReloader
 from watcher.sources.base import Source
 from watcher.sources.supervisor import FIREHOSE_BUFFER, supervise
 
@@ -52,6 +54,8 @@ class Service:
         dedup: Dedup | None = None,
         recorder: Recorder | None = None,
         source_buffer: int = FIREHOSE_BUFFER,
+        watch: Sequence[Path] = (),
+        reload_debounce_ms: int = DEBOUNCE_MS,
     ) -> None:
         self.engine = Engine(playbooks)
         self.sources = list(sources)
@@ -59,6 +63,18 @@ class Service:
         self.metrics = Metrics(registry or CollectorRegistry(), started=time.time())
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
+        self.reloader = (
+            PlaybookReloader(
+                watch,
+                self.engine.replace_playbooks,
+                lambda ok: self.metrics.observe_reload(
+                    ok=ok, playbooks=[p.name for p in self.engine.playbooks]
+                ),
+                debounce_ms=reload_debounce_ms,
+            )
+            if watch
+            else None
+        )
         self._posts: asyncio.Queue[Sequence[Post]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics.init_labels(
@@ -176,6 +192,8 @@ class Service:
             asyncio.create_task(self._detect(), name="engine"),
             asyncio.create_task(self._respond(), name="responders"),
         ]
+        if self.reloader is not None:
+            workers.append(asyncio.create_task(self.reloader.run(), name="reload"))
         try:
             await stop.wait()
         finally:

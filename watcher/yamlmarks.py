@@ -8,6 +8,7 @@ cheap to compose; we count what it *would* expand to and refuse it before anythi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,13 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+_TOO_DEEP = "YAML syntax: nested too deeply; a playbook needs only a few levels"
+#: Deepest `[`/`{` nesting allowed. PyYAML's scanner looks ahead through every open
+#: bracket in quadratic time, so a deep one is refused before parsing starts.
+MAX_FLOW_DEPTH = 50
+#: A playbook is a few kilobytes; anything this big is not one.
+MAX_BYTES = 1_000_000
+_BRACKETS = re.compile(r"[\[\]{}]")
 #: Nodes a playbook may expand to. Real playbooks have a few hundred; an alias bomb has billions.
 MAX_EXPANDED_NODES = 100_000
 
@@ -61,12 +69,21 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_IN_PROGRESS = -1
+
+
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     # Shared (aliased) nodes are counted once per reference, which is what expansion costs.
     known = memo.get(id(node))
+    if known == _IN_PROGRESS:
+        raise YamlError(
+            "an alias `*name` sits inside the list or mapping it names, so it never ends; "
+            "write the values out instead",
+            _mark(node),
+        )
     if known is not None:
         return known
-    memo[id(node)] = 1  # guards against recursive aliases
+    memo[id(node)] = _IN_PROGRESS
     size = 1
     if isinstance(node, yaml.SequenceNode):
         for child in node.value:
@@ -82,12 +99,54 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return size
 
 
+#: PyYAML's wording → plain words; the first pattern found in the message wins.
+_PLAIN = (
+    ("expected <block end>", "this line is not indented like the lines around it; line up "
+     "the keys of one section under each other, using spaces"),
+    ("found character '\\t'", "a tab character; indent with spaces only"),
+    ("mapping values are not allowed", "unexpected `:`; indent this line under its key, or "
+     "put text that contains `: ` in quotes"),
+    ("while parsing a flow sequence", "a `[` list is not closed with `]`, or its items are "
+     "not separated by commas"),
+    ("while parsing a flow mapping", "a `{` mapping is not closed with `}`, or its items are "
+     "not separated by commas"),
+    ("while scanning a quoted scalar", "a quoted value is never closed; add the closing quote"),
+    ("found undefined alias", "an alias `*name` refers to no anchor `&name` above it"),
+    ("expected a single document", "a playbook file holds one document; remove the `---` line"),
+)  # fmt: skip
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _culprit(root: yaml.Node, sizes: dict[int, int]) -> yaml.Node:
+    """The innermost node that alone expands past the limit: where the bomb is defined."""
+    node, seen = root, {id(root)}
+    while True:
+        big = [c for c in _children(node) if sizes.get(id(c), 0) > MAX_EXPANDED_NODES]
+        if not big or id(big[0]) in seen:  # aliases can loop back
+            return node
+        node = big[0]
+        seen.add(id(node))
+
+
 def _problem(exc: yaml.MarkedYAMLError) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
-    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     problem = exc.problem or exc.context or "malformed YAML"
     if exc.context and exc.problem:
-        problem = f"{exc.context}: {exc.problem}"
+        problem = f"{exc.context}: {problem}"
+    for pattern, plain in _PLAIN:
+        if pattern in problem:
+            if "quoted scalar" in pattern and exc.context_mark:
+                mark = exc.context_mark  # point at the opening quote, not the end of the file
+            problem = plain
+            break
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     return YamlError(f"YAML syntax: {problem}", where)
 
 
@@ -100,25 +159,61 @@ def load_marked(text: str) -> Marked:
     >>> m.value_marks[("watch", "terms", 1)]
     Mark(line=3, col=14)
     """
-    loader = yaml.SafeLoader(text)
+    if len(text) > MAX_BYTES:
+        raise YamlError(
+            f"file is over {MAX_BYTES:,} characters; a playbook is a few thousand", Mark(1, 1)
+        )
+    _check_flow_depth(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_problem(text, exc) from None
     try:
         try:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             raise _problem(exc) from None
+        except yaml.reader.ReaderError as exc:
+            raise _reader_problem(text, exc) from None
         if root is None:
             return Marked(data=None)
-        if _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+        sizes: dict[int, int] = {}
+        if _expanded_size(root, sizes) > MAX_EXPANDED_NODES:
             raise YamlError(
-                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes through aliases "
-                "(an alias bomb?); write the values out instead",
-                _mark(root),
+                f"this expands to more than {MAX_EXPANDED_NODES:,} values, through aliases "
+                "(`*name`) if it is short: an alias bomb? Write the values out instead",
+                _mark(_culprit(root, sizes)),
             )
         marked = Marked(data=None)
         marked.data = _build(loader, root, (), marked)
         return marked
+    except RecursionError:
+        raise YamlError(_TOO_DEEP, Mark(1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _position(text: str, index: int) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    return Mark(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlError:
+    char = exc.character if isinstance(exc.character, int) else 0
+    return YamlError(
+        f"YAML syntax: a control character (U+{char:04X}) that YAML does not allow; delete "
+        "it (it often comes with copy and paste)",
+        _position(text, exc.position),
+    )
+
+
+def _check_flow_depth(text: str) -> None:
+    # Brackets inside quoted text count too; they are balanced in any real playbook.
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_FLOW_DEPTH:
+            raise YamlError(_TOO_DEEP, _position(text, match.start()))
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Marked) -> Any:

@@ -120,7 +120,7 @@ def test_score_series_writes_causal_scores_in_unit_range(
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "replay", "check", "simulate", "score-series", "schema"]
+    "command", ["run", "replay", "check", "simulate", "score-series", "schema", "backtest"]
 )
 def test_every_subcommand_has_help(command: str) -> None:
     done = subprocess.run(

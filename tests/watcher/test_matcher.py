@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.matcher import Matcher, normalise
+from watcher.matcher import Matcher, covers, normalise
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,72 @@ def test_matching_never_crashes_and_hits_are_real_terms(text: str) -> None:
     if hits is not None:
         assert set(hits) == {0}
         assert all(0 <= term < 3 for term in hits[0])
+
+
+def test_all_of_needs_one_term_from_every_group() -> None:
+    matcher = Matcher(
+        [["eviction", "bailiffs"]],
+        [[]],
+        all_of=[[["tower", "block"], ["police", "#hartleytowers"]]],
+    )
+    assert matcher.match("bailiffs at the tower, police everywhere") == {0: [1]}
+    assert matcher.match("eviction at the block #HartleyTowers") == {0: [0]}
+    assert matcher.match("eviction at the tower") is None  # second group missing
+    assert matcher.match("tower block police") is None  # no main term
+
+
+def test_languages_filter_on_the_main_code_and_keep_posts_without_one() -> None:
+    matcher = Matcher([["sewage"], ["sewage"]], [[], []], languages=[["en", "cy"], []])
+    assert matcher.match("raw sewage", "en-GB") == {0: [0], 1: [0]}
+    assert matcher.match("raw sewage", "CY") == {0: [0], 1: [0]}
+    assert matcher.match("raw sewage", "fr") == {1: [0]}
+    assert matcher.match("raw sewage", "") == {0: [0], 1: [0]}
+    assert matcher.match("raw sewage", "und") == {0: [0], 1: [0]}
+
+
+def test_exclude_wins_over_all_of() -> None:
+    matcher = Matcher([["eviction"]], [["big brother"]], all_of=[[["house"]]])
+    assert matcher.match("Big Brother eviction from the house") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("a gag\norder on us", True),
+        ("a gag  order", False),
+        ("renters’ rights now", True),
+        ("東京都で汚染水", True),
+        ("新しい汚染水が", True),
+        ("ゴミ処理場", True),
+    ],
+)
+def test_whitespace_apostrophes_and_unspaced_scripts(text: str, hit: bool) -> None:
+    matcher = Matcher([["gag order", "renters' rights", "汚染水", "処理"]], [[]])
+    assert (matcher.match(text) is not None) == hit
+
+
+words = st.sampled_from(["sewage", "raw", "#sewage", "river", "a_b", "b", "x-y", "é"])
+phrases = st.lists(words, min_size=1, max_size=3).map(" ".join)
+
+
+@given(phrases, phrases, st.text(alphabet="ab #_-.\n", max_size=8))
+def test_covers_is_exact(general: str, specific: str, noise: str) -> None:
+    """If `general` covers `specific`, every text that mentions `specific` mentions `general`."""
+    text = f"{noise}{specific}{noise}"
+    only_specific = Matcher([[specific]], [[]]).match(text)
+    if covers(general, specific) and only_specific:
+        assert Matcher([[general]], [[]]).match(text)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("istanbul", "İSTANBUL'da tahliye"),  # Turkish dotted capital I
+        ("σοφος", "ΣΟΦΟΣ λόγος"),  # Greek final sigma and accent
+        ("strasse", "Räumung in der STRAẞE"),  # capital sharp s
+        ("مياه", "مِيَاه الصرف"),  # Arabic vowel marks are accents
+        ("gag order", "🔥gag order🔥"),
+    ],
+)
+def test_unicode_case_and_accents_in_many_scripts(term: str, text: str) -> None:
+    assert Matcher([[term]], [[]]).match(text) == {0: [0]}

@@ -41,7 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         port = config.http.port if port is None else port
         record = record or config.record
         state = state or config.state
-    playbooks = playbooks_or_exit(playbook_paths or [DEFAULT_PLAYBOOKS])
+    playbook_paths = playbook_paths or [DEFAULT_PLAYBOOKS]
+    playbooks = playbooks_or_exit(playbook_paths)
     return asyncio.run(
         run_service(
             playbooks,
@@ -51,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             record=record,
             state=state or DEFAULT_STATE,
             options=options,
+            watch=[] if args.no_reload else playbook_paths,
         )
     )
 
@@ -71,4 +73,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--http-port", type=int, default=None, help="port for /metrics (9108)")
     run.add_argument("--host", default=None, help="address to bind (127.0.0.1)")
+    run.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="do not watch the playbooks for changes (by default a valid edit goes live)",
+    )
     run.set_defaults(func=cmd_run)

@@ -1,0 +1,80 @@
+"""`groundswell backtest PLAYBOOK --posts FILE`: what one playbook would have done on past posts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from watcher.commands.common import playbooks_or_exit
+
+
+def _when(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _delay(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes = round(abs(seconds) / 60)
+    text = f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+    return f"{text} {'after' if seconds >= 0 else 'BEFORE'} onset"
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from watcher.backtest import run_backtest  # the engine and plotting load only when used
+
+    [playbook] = playbooks_or_exit([args.playbook])
+    try:
+        handle = args.posts.open("rb")
+    except OSError as exc:
+        print(f"backtest: cannot read --posts {args.posts}: {exc.strerror}", file=sys.stderr)
+        return 1
+    with handle:
+        result = run_backtest(playbook, handle, label=args.label)
+    print(
+        f"backtest: {playbook.name} over {args.posts.name}: {result.received:,} posts, "
+        f"{result.matched:,} matched, {result.malformed:,} malformed, {result.late:,} late"
+    )
+    if result.onset is not None:
+        print(f"onset: {_when(result.onset)} (first post labelled {result.label!r})")
+    if not result.alerts:
+        print("alerts it would have fired: none")
+    else:
+        print(f"alerts it would have fired: {len(result.alerts)}")
+        for alert in result.alerts:
+            s = alert.surge
+            print(
+                f"  {_when(s.fired_at.timestamp())}  {s.kind:<6} {s.state:<10} "
+                f"score {s.score:5.1f}  posts {s.posts:5,}  authors {s.distinct_authors:5,}  "
+                f"{_delay(result.delay(alert))}".rstrip()
+            )
+    if result.onset is not None and not any(
+        a.surge.kind == "new" and (result.delay(a) or 0) >= 0 for a in result.alerts
+    ):
+        print("missed: no new alert at or after the onset")
+    if not args.no_plot:
+        from watcher.plot import plot_backtest
+
+        out = args.plot or Path(f"{playbook.name}-backtest.png")
+        plot_backtest(result, out, title=f"{playbook.name} over {args.posts.name}")
+        print(f"plot: wrote {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backtest = sub.add_parser(
+        "backtest", help="replay recorded posts through one playbook; list and plot its alerts"
+    )
+    backtest.add_argument("playbook", type=Path, metavar="PLAYBOOK", help="one playbook file")
+    backtest.add_argument("--posts", type=Path, required=True, help="posts NDJSON to replay")
+    backtest.add_argument(
+        "--label", default="", help="time alerts from the first post with this label (any)"
+    )
+    backtest.add_argument(
+        "--plot", type=Path, help="PNG to write (PLAYBOOK-NAME-backtest.png in this folder)"
+    )
+    backtest.add_argument("--no-plot", action="store_true", help="print the alerts only")
+    backtest.set_defaults(func=cmd_backtest)
