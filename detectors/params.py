@@ -14,22 +14,27 @@ Sensitivity = Literal["low", "medium", "high"]
 class Thresholds:
     """What one sensitivity level means in numbers.
 
-    `significance` is the SigniTrend score (standard deviations above the baseline, with the
-    noise floor β) that a bucket must reach; `min_authors` is how many distinct people must
-    carry the surge in that bucket; `max_top_share` is the largest share of matched posts one
-    account may have before the surge counts as one loud voice rather than a crowd.
+    `significance` is the seasonal SigniTrend score (noise-floored standard deviations above
+    what this hour usually holds, on the 5-minute count or, scaled by 3/4, the last hour's
+    count) that a bucket must reach; `rarity` is the fraction of the term's own 99.9th
+    percentile score it must also reach, so a term that spikes every few days does not page
+    on each spike. `min_authors` is how many distinct people must carry the surge in that
+    bucket; `max_top_share` is the largest share of matched posts one account may have
+    before the surge counts as one loud voice rather than a crowd.
     """
 
     significance: float
+    rarity: float
     min_authors: int
     max_top_share: float
 
 
-# Calibrated on the development data (see bench/); `medium` is the default.
+# Calibrated on the development data (`python -m bench.detection`); `medium` is the default,
+# and the one `score-series` scores NAB with.
 SENSITIVITY: dict[str, Thresholds] = {
-    "low": Thresholds(significance=8.0, min_authors=12, max_top_share=0.2),
-    "medium": Thresholds(significance=6.0, min_authors=8, max_top_share=0.25),
-    "high": Thresholds(significance=4.0, min_authors=5, max_top_share=0.34),
+    "low": Thresholds(significance=4.0, rarity=1.0, min_authors=12, max_top_share=0.2),
+    "medium": Thresholds(significance=3.0, rarity=0.8, min_authors=8, max_top_share=0.25),
+    "high": Thresholds(significance=2.5, rarity=0.6, min_authors=5, max_top_share=0.34),
 }
 
 
@@ -67,8 +72,9 @@ class DetectParams(BaseModel):
         default=2.0,
         gt=0,
         description=(
-            "β: the smallest count per bucket that is treated as meaningful. Keeps a rare "
-            "term from paging on its first two mentions."
+            "The smallest β: the count per bucket below which nothing is meaningful. Keeps a "
+            "rare term from paging on its first two mentions. Busier terms use a larger β, "
+            "their own lower-quartile count."
         ),
     )
     cooldown_hours: float = Field(
