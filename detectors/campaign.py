@@ -26,6 +26,8 @@ CLIP = 2.0
 RARITY_QUANTILE = 0.999
 #: Short and long half-lives (in buckets) of the decayed rates behind `acceleration`.
 SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
+#: Buckets without a new high before a campaign can count as peaked.
+PEAK_AGE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,8 @@ class CampaignDetector:
     >>> [d.transition for d in map(det.update, quiet) if d.transition]
     []
     >>> [(d.state, d.transition, round(d.score, 1)) for d in map(det.update, surge)]
-    [('emerging', 'new', 3.4), ('emerging', None, 7.0),
-     ('emerging', None, 10.2), ('escalating', 'update', 13.1)]
+    [('emerging', 'new', 4.6), ('escalating', 'update', 9.3),
+     ('escalating', None, 13.3), ('escalating', None, 17.0)]
 
     """
 
@@ -225,7 +227,7 @@ class CampaignDetector:
             if significance < CALM_SIGNIFICANCE:
                 break
             self.onset = start
-        self._open_rate = max(rate, float(bucket.posts))
+        self._open_rate = rate  # smoothed, so one noisy bucket neither escalates nor peaks
         self.peak_rate = self._open_rate
         self._peak_age = 0
         self._calm = 0
@@ -248,7 +250,9 @@ class CampaignDetector:
         elif self.state == "emerging" and rate >= 2.0 * self._open_rate:
             self.state = "escalating"
         elif (
-            self.state in ("emerging", "escalating") and rate <= 0.75 * peak and self._peak_age >= 2
+            self.state in ("emerging", "escalating")
+            and rate <= 0.75 * peak
+            and self._peak_age >= PEAK_AGE
         ):
             self.state = "peaked"
         elif self.state == "peaked" and rate <= 0.4 * peak:

@@ -69,7 +69,7 @@ class DetectParams(BaseModel):
         description="Event time to learn the baseline before any alert can fire.",
     )
     noise_floor: float = Field(
-        default=2.0,
+        default=1.5,
         gt=0,
         description=(
             "The smallest β: the count per bucket below which nothing is meaningful. Keeps a "
