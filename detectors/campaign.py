@@ -157,8 +157,8 @@ class CampaignDetector:
         return (
             bucket.authors >= t.min_authors
             and bucket.top_author_share <= t.max_top_share
-            and author_score >= t.significance / 2
-            and acceleration > 1.0
+            and author_score >= t.crowd_significance / 2
+            and acceleration >= t.min_acceleration
         )
 
     def update(self, bucket: BucketStats) -> Decision:
@@ -174,7 +174,9 @@ class CampaignDetector:
         acceleration = rate / long if long > 0 else 0.0
         self._recent.append((start, self.volume.significance(start, posts)))
         transition: Transition | None = None
-        firing = score >= self.thresholds.significance and self.volume.warm
+        t = self.thresholds
+        needed = t.significance if bucket.authors is None else t.crowd_significance
+        firing = score >= needed and self.volume.warm
 
         if self.state in ("quiet", "over"):
             self.state = "quiet"

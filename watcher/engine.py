@@ -249,9 +249,7 @@ class Engine:
                 runtime.start_at(ts)
             self._next_close = min(r.next_close() for r in self.runtimes)
         if self._own_authors and post.author.lower().lstrip("@") in self._own_authors:
-            if len(self._own_ids) >= MAX_OWN_IDS:
-                self._own_ids.clear()
-            self._own_ids.add(post.id)
+            self._remember_own(post.id)
         hits = self.matcher.match(post.text)
         if hits:
             for index, terms in hits.items():
@@ -259,6 +257,8 @@ class Engine:
                 name = runtime.playbook.name
                 if runtime.is_own_voice(post, self._own_ids):
                     self.stats.own_voice[name] += 1
+                    if post.reshare_of:  # so a reshare of this reshare is own voice too
+                        self._remember_own(post.id)
                 elif runtime.add(post, terms, ts):
                     self.stats.matched[name] += 1
                     self._next_close = min(self._next_close, runtime.next_close())
@@ -268,6 +268,11 @@ class Engine:
             self.watermark = ts
             if ts >= self._next_close:
                 self._advance()
+
+    def _remember_own(self, post_id: str) -> None:
+        if len(self._own_ids) >= MAX_OWN_IDS:
+            self._own_ids.clear()
+        self._own_ids.add(post_id)
 
     def _advance(self) -> None:
         for runtime in self.runtimes:
