@@ -68,6 +68,17 @@ class PlaybookRuntime:
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
         self._term_tags = {_bare(t) for t in playbook.watch.terms}
 
+    #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
+    STATE = ("detector", "history", "open", "first_start", "campaign", "last", "_tag_base")
+
+    def state(self) -> dict[str, object]:
+        """The live detection state, for a checkpoint (picklable)."""
+        return {name: getattr(self, name) for name in self.STATE}
+
+    def load_state(self, state: dict[str, object]) -> None:
+        for name in self.STATE:
+            setattr(self, name, state[name])
+
     def is_own_voice(self, post: Post, own_ids: set[str]) -> bool:
         if post.author.lower().lstrip("@") in self._own_accounts:
             return True

@@ -21,6 +21,8 @@ log = logging.getLogger("groundswell")
 DEMO_SCENARIO = "trafigura"
 DEMO_BACKFILL_S = 48 * 3600.0
 DEMO_SPEED = 3600.0
+#: Where detector state is checkpointed when `--state` is not given (not for the demo).
+DEFAULT_STATE = "groundswell-state.sqlite"
 
 
 class SourceSpecError(ValueError):
@@ -51,7 +53,12 @@ def demo_source(workdir: Path) -> Source:
 
 
 async def run_service(
-    playbooks: Sequence[Playbook], specs: Sequence[str], *, host: str, port: int
+    playbooks: Sequence[Playbook],
+    specs: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    state: Path | None = None,
 ) -> int:
     try:
         sources = [parse_source(spec) for spec in specs]
@@ -66,9 +73,14 @@ async def run_service(
                 DEMO_SPEED,
             )
             sources = [demo_source(Path(tmp))]
+            # the demo replays the same old events each time: keep its state throwaway
+            state = state or Path(tmp) / "demo-state.sqlite"
+        state = state or Path(DEFAULT_STATE)
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        async with Service(playbooks, sources, [ConsoleResponder()], host=host, port=port) as svc:
+        async with Service(
+            playbooks, sources, [ConsoleResponder()], host=host, port=port, state=state
+        ) as svc:
             log.info(
                 "watching %d playbooks: %s; Ctrl-C to stop",
                 len(playbooks),
