@@ -19,13 +19,15 @@ Transition = Literal["new", "update"]
 CALM_BUCKETS = 6
 CALM_SIGNIFICANCE = 1.0
 #: The hour-long view is scored against its own baseline and weighted by this.
-LONG_WEIGHT = 0.75
+LONG_WEIGHT = 1.0
 #: Buckets that are not learned as they are get learned clipped at μ + CLIP·(σ + β).
 CLIP = 2.0
 #: Which of its own past scores a term must approach (see `Thresholds.rarity`).
 RARITY_QUANTILE = 0.999
 #: Short and long half-lives (in buckets) of the decayed rates behind `acceleration`.
 SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
+#: An hour's distinct authors count as a bucket's crowd when divided by this.
+HOUR_CROWD = 3
 #: Buckets without a new high before a campaign can count as peaked.
 PEAK_AGE = 3
 
@@ -35,14 +37,15 @@ class BucketStats:
     """What one closed event-time bucket held for one playbook.
 
     `authors` is None for a bare count series (no author data), which skips the crowd gates.
-    `entropy` is the Shannon entropy (bits) of posts over authors.
+    `hour_authors` is how many distinct people posted in the last hour up to this bucket
+    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd.
     """
 
     start: float
     posts: int
     authors: int | None = None
     top_author_share: float = 0.0
-    entropy: float = 0.0
+    hour_authors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,7 @@ class CampaignDetector:
         self.window = max(1, round(1 / bucket_hours))  # buckets in the hour-long view
         self.volume = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
         self.hourly = SeasonalSigniTrend(
-            half_life, slot_half_life, floor * self.window, 0.25, warmup
+            half_life, slot_half_life, floor * self.window**0.5, 0.25, warmup
         )
         self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
         self._past: deque[float] = deque(maxlen=self.window)
@@ -155,7 +158,7 @@ class CampaignDetector:
             return True
         t = self.thresholds
         return (
-            bucket.authors >= t.min_authors
+            max(bucket.authors, bucket.hour_authors // HOUR_CROWD) >= t.min_authors
             and bucket.top_author_share <= t.max_top_share
             and author_score >= t.crowd_significance / 2
             and acceleration >= t.min_acceleration

@@ -15,7 +15,7 @@ class Thresholds:
     """What one sensitivity level means in numbers.
 
     `significance` is the seasonal SigniTrend score (noise-floored standard deviations above
-    what this hour usually holds, on the 5-minute count or, scaled by 3/4, the last hour's
+    what this hour usually holds, on the 5-minute count or on the last hour's
     count) that a bucket must reach; `rarity` is the fraction of the term's own 99.9th
     percentile score it must also reach, so a term that spikes every few days does not page
     on each spike. `min_authors` is how many distinct people must carry the surge in that

@@ -125,7 +125,7 @@ class PlaybookRuntime:
         return alerts
 
     def _close(self, bucket: Bucket) -> Alert | None:
-        decision = self.detector.update(bucket.stats())
+        decision = self.detector.update(self.history.stats_with(bucket, self.detector.window))
         self.last = decision
         self.history.push(bucket)
         if decision.transition == "new":
