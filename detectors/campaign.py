@@ -38,7 +38,8 @@ class BucketStats:
 
     `authors` is None for a bare count series (no author data), which skips the crowd gates.
     `hour_authors` is how many distinct people posted in the last hour up to this bucket
-    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd.
+    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd, and
+    `hour_top_share` the busiest one's share of that hour's posts.
     """
 
     start: float
@@ -46,6 +47,7 @@ class BucketStats:
     authors: int | None = None
     top_author_share: float = 0.0
     hour_authors: int = 0
+    hour_top_share: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +159,14 @@ class CampaignDetector:
         if bucket.authors is None:
             return True
         t = self.thresholds
+        by_bucket = bucket.authors >= t.min_authors and author_score >= t.crowd_significance / 2
+        by_hour = bucket.hour_authors // HOUR_CROWD >= t.min_authors  # a slow, steady crowd
+        # a small bucket's top share is noise (2 of 5 posts); judge it over the hour instead
+        small = bucket.posts < 2 * t.min_authors and bucket.hour_top_share > 0
+        share = bucket.hour_top_share if small else bucket.top_author_share
         return (
-            max(bucket.authors, bucket.hour_authors // HOUR_CROWD) >= t.min_authors
-            and bucket.top_author_share <= t.max_top_share
-            and author_score >= t.crowd_significance / 2
+            (by_bucket or by_hour)
+            and share <= t.max_top_share
             and acceleration >= t.min_acceleration
         )
 

@@ -104,10 +104,12 @@ class History:
 
     def stats_with(self, bucket: Bucket, window: int) -> BucketStats:
         """`bucket`'s stats, with the distinct authors of it and the `window - 1` before it."""
-        people = set(bucket.authors)
+        people = Counter(bucket.authors)
         for past in list(self._buckets)[len(self._buckets) - window + 1 :] if window > 1 else []:
             people.update(past.authors)
-        return dataclasses.replace(bucket.stats(), hour_authors=len(people))
+        total = sum(people.values())
+        share = max(people.values()) / total if total else 0.0
+        return dataclasses.replace(bucket.stats(), hour_authors=len(people), hour_top_share=share)
 
     def since(self, onset: float) -> list[Bucket]:
         return [b for b in self._buckets if b.start >= onset]

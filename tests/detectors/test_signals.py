@@ -144,3 +144,25 @@ def test_warm_up_is_quiet() -> None:
         for i in range(140)
     ]
     assert news(first) == 0  # 140 buckets < 12 hours: nothing can page yet
+
+
+def test_a_slow_crowd_counts_by_its_hour_but_a_slow_loud_account_does_not() -> None:
+    def run(crowd: bool) -> list[Decision]:
+        det = CampaignDetector()
+        rng = random.Random(6)
+        n = int(2 * DAY / STEP)
+        for i in range(n):  # a quiet term: none or one post a bucket
+            posts = rng.randint(0, 1)
+            det.update(BucketStats(MONDAY + i * STEP, posts, posts, 1.0, posts, 1.0))
+        out = []
+        for i in range(12):  # five posts a bucket: never eight people in one bucket
+            people = 5 * (i + 1) if crowd else 1
+            authors = 5 if crowd else 1
+            stats = BucketStats(
+                MONDAY + (n + i) * STEP, 5, authors, 1 / authors, people, 1 / people
+            )
+            out.append(det.update(stats))
+        return out
+
+    assert news(run(crowd=True)) == 1
+    assert news(run(crowd=False)) == 0
