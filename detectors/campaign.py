@@ -77,9 +77,11 @@ class CampaignDetector:
     catches a steady ramp. A campaign opens when that score reaches the sensitivity's
     `significance`, is at least `rarity` × the term's own 99.9th-percentile score (a term
     that spikes every few days must spike harder), and, when author data is given, the
-    crowd gates pass: enough distinct authors, significant against their own seasonal
-    baseline, no account above `max_top_share`, and the rate accelerating (short decayed
-    rate above the long one). That rejects a flood from one account, most bot pushes, the
+    crowd gates pass: enough distinct authors in the bucket, significant against their own
+    seasonal baseline (or, for a slow crowd, three times as many in the last hour), no
+    account above `max_top_share` (judged over the hour when the bucket is small), and the
+    rate accelerating (short decayed rate at least `min_acceleration` × the long one).
+    That rejects a flood from one account, most bot pushes, the
     daily rhythm and slow growth over days while catching a crowd within minutes.
 
     The open campaign then moves `emerging → escalating → peaked → subsiding → over` on a
