@@ -9,27 +9,45 @@ from typing import Literal
 from river import stats
 
 from detectors.params import DetectParams, Thresholds
-from detectors.signitrend import SigniTrend, fading_factor
+from detectors.seasonal import SeasonalSigniTrend
+from detectors.signitrend import fading_factor
 
 State = Literal["quiet", "emerging", "escalating", "peaked", "subsiding", "over"]
 Transition = Literal["new", "update"]
 
-#: Buckets in a row below `calm_significance` that end a campaign.
+#: Buckets in a row below `CALM_SIGNIFICANCE` that end a campaign.
 CALM_BUCKETS = 6
 CALM_SIGNIFICANCE = 1.0
+#: The hour-long view is scored against its own baseline and weighted by this.
+LONG_WEIGHT = 1.0
+#: Buckets that are not learned as they are get learned clipped at μ + CLIP·(σ + β).
+CLIP = 2.0
+#: Which of its own past scores a term must approach (see `Thresholds.rarity`).
+RARITY_QUANTILE = 0.999
+#: Short and long half-lives (in buckets) of the decayed rates behind `acceleration`.
+SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
+#: An hour's distinct authors count as a bucket's crowd when divided by this.
+HOUR_CROWD = 3
+#: Buckets without a new high before a campaign can count as peaked.
+PEAK_AGE = 3
 
 
 @dataclass(frozen=True, slots=True)
 class BucketStats:
     """What one closed event-time bucket held for one playbook.
 
-    `authors` is None for a bare count series (no author data), which skips the author gates.
+    `authors` is None for a bare count series (no author data), which skips the crowd gates.
+    `hour_authors` is how many distinct people posted in the last hour up to this bucket
+    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd, and
+    `hour_top_share` the busiest one's share of that hour's posts.
     """
 
     start: float
     posts: int
     authors: int | None = None
     top_author_share: float = 0.0
+    hour_authors: int = 0
+    hour_top_share: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +65,33 @@ class Decision:
     rate: float
     peak_rate: float
     growth: float
+    acceleration: float = 0.0
 
 
 class CampaignDetector:
     """Finds leaderless surges in one playbook's matched-post counts and tracks their lifecycle.
 
-    A campaign opens when, in one bucket, the matched-post count is significant against its
-    baseline (SigniTrend), the distinct authors are significant too, there are enough of them,
-    and no single account carries more than its share. That rejects a flood from one account
-    and most bot pushes while catching a crowd early. The open campaign then moves through
-    `emerging → escalating → peaked → subsiding → over` on a smoothed rate with hysteresis.
-    A `new` transition fires once per campaign; `update` fires on each later state change.
-    Buckets inside a campaign, or significant ones, are never learned into the baseline.
+    Each bucket's count is scored against a seasonal baseline (`SeasonalSigniTrend`: what
+    this hour of a weekday or weekend usually holds, with a per-series noise floor β) at two
+    scales: the 5-minute count, which catches a sharp start, and the last hour's count, which
+    catches a steady ramp. A campaign opens when that score reaches the sensitivity's
+    `significance`, is at least `rarity` × the term's own 99.9th-percentile score (a term
+    that spikes every few days must spike harder), and, when author data is given, the
+    crowd gates pass: enough distinct authors in the bucket, significant against their own
+    seasonal baseline (or, for a slow crowd, three times as many in the last hour), no
+    account above `max_top_share` (judged over the hour when the bucket is small), and the
+    rate accelerating (short decayed rate at least `min_acceleration` × the long one).
+    That rejects a flood from one account, most bot pushes, the
+    daily rhythm and slow growth over days while catching a crowd within minutes.
 
-    It knows no daily rhythm and needs `warmup` of quiet data before it can fire.
+    The open campaign then moves `emerging → escalating → peaked → subsiding → over` on a
+    smoothed rate with hysteresis: `new` fires once per campaign, `update` on each later
+    state change, and a re-ignition within `cooldown_hours` of `over` is not new. Quiet
+    buckets are learned as they are; surging ones only clipped, so a burst barely moves the
+    baseline but a lasting new level is absorbed within days.
+
+    It needs `warmup_hours` of data before it can fire, and about three days to know the
+    daily rhythm (before that it scores against a flat level).
 
     Parameters
     ----------
@@ -77,8 +108,8 @@ class CampaignDetector:
     >>> [d.transition for d in map(det.update, quiet) if d.transition]
     []
     >>> [(d.state, d.transition, round(d.score, 1)) for d in map(det.update, surge)]
-    [('quiet', None, 3.3), ('emerging', 'new', 6.9),
-     ('emerging', None, 10.7), ('emerging', None, 14.6)]
+    [('emerging', 'new', 4.6), ('escalating', 'update', 9.3),
+     ('escalating', None, 13.3), ('escalating', None, 17.0)]
 
     """
 
@@ -86,12 +117,19 @@ class CampaignDetector:
         self.params = params or DetectParams()
         bucket_hours = self.params.bucket_minutes / 60
         half_life = self.params.half_life_hours / bucket_hours
+        slot_half_life = 3.0 / bucket_hours  # three days of visits to an hour slot
         warmup = round(self.params.warmup_hours / bucket_hours)
         floor = self.params.noise_floor
-        self.volume = SigniTrend(half_life, floor, warmup)
-        self.authors = SigniTrend(half_life, floor, warmup)
-        self._short = stats.EWMean(fading_factor(2.0))
-        self._long = stats.EWMean(fading_factor(12.0))
+        self.window = max(1, round(1 / bucket_hours))  # buckets in the hour-long view
+        self.volume = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
+        self.hourly = SeasonalSigniTrend(
+            half_life, slot_half_life, floor * self.window**0.5, 0.25, warmup
+        )
+        self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
+        self._past: deque[float] = deque(maxlen=self.window)
+        self._scores = stats.Quantile(RARITY_QUANTILE)
+        self._short = stats.EWMean(fading_factor(SHORT_HALF_LIFE))
+        self._long = stats.EWMean(fading_factor(LONG_HALF_LIFE))
         self._recent: deque[tuple[float, float]] = deque(maxlen=12)  # (start, significance)
         self.state: State = "quiet"
         self.campaigns = 0
@@ -106,55 +144,93 @@ class CampaignDetector:
     def thresholds(self) -> Thresholds:
         return self.params.thresholds
 
-    def _gates(self, bucket: BucketStats, author_score: float) -> bool:
+    def _score(self, start: float, posts: float) -> tuple[float, float | None]:
+        """The combined volume score, and the hour-long count once there is a full hour."""
+        self._past.append(posts)
+        hour = sum(self._past) if len(self._past) == self.window else None
+        score = self.volume.score_one(start, posts)
+        if hour is not None and self.window > 1:
+            score = max(score, LONG_WEIGHT * self.hourly.score_one(start, hour))
+        return score, hour
+
+    def _rare(self, score: float) -> bool:
+        usual = self._scores.get()
+        return usual is None or score >= self.thresholds.rarity * float(usual)
+
+    def _crowd(self, bucket: BucketStats, author_score: float, acceleration: float) -> bool:
         if bucket.authors is None:
             return True
         t = self.thresholds
+        by_bucket = bucket.authors >= t.min_authors and author_score >= t.crowd_significance / 2
+        by_hour = bucket.hour_authors // HOUR_CROWD >= t.min_authors  # a slow, steady crowd
+        # a small bucket's top share is noise (2 of 5 posts); judge it over the hour instead
+        small = bucket.posts < 2 * t.min_authors and bucket.hour_top_share > 0
+        share = bucket.hour_top_share if small else bucket.top_author_share
         return (
-            bucket.authors >= t.min_authors
-            and bucket.top_author_share <= t.max_top_share
-            and author_score >= t.significance / 2
+            (by_bucket or by_hour)
+            and share <= t.max_top_share
+            and acceleration >= t.min_acceleration
         )
 
     def update(self, bucket: BucketStats) -> Decision:
-        """Score one closed bucket, advance the lifecycle, and learn it if it was quiet."""
-        score = self.volume.score_one(bucket.posts)
-        author_score = self.authors.score_one(bucket.authors) if bucket.authors is not None else 0
-        self._short.update(bucket.posts)
-        self._long.update(bucket.posts)
-        rate = float(self._short.get())
-        self._recent.append((bucket.start, self.volume.significance(bucket.posts)))
+        """Score one closed bucket, advance the lifecycle, and learn it."""
+        start, posts = bucket.start, float(bucket.posts)
+        score, hour = self._score(start, posts)
+        author_score = (
+            self.authors.score_one(start, bucket.authors) if bucket.authors is not None else 0.0
+        )
+        self._short.update(posts)
+        self._long.update(posts)
+        rate, long = float(self._short.get()), float(self._long.get())
+        acceleration = rate / long if long > 0 else 0.0
+        self._recent.append((start, self.volume.significance(start, posts)))
         transition: Transition | None = None
+        t = self.thresholds
+        needed = t.significance if bucket.authors is None else t.crowd_significance
+        firing = score >= needed and self.volume.warm
 
         if self.state in ("quiet", "over"):
             self.state = "quiet"
             if (
-                score >= self.thresholds.significance
-                and bucket.start >= self._cooldown_until
-                and self._gates(bucket, author_score)
+                firing
+                and start >= self._cooldown_until
+                and self._rare(score)
+                and self._crowd(bucket, author_score, acceleration)
             ):
                 transition = self._open(bucket, rate)
         else:
-            transition = self._advance(bucket, rate)
+            transition = self._advance(bucket, rate, hour)
 
-        if self.state == "quiet" and score < self.thresholds.significance:
-            self.volume.learn_one(bucket.posts)
-            if bucket.authors is not None:
-                self.authors.learn_one(bucket.authors)
-        long = float(self._long.get())
+        self._scores.update(score)
+        self._learn(bucket, hour, quiet=self.state == "quiet" and not firing)
         return Decision(
-            start=bucket.start,
+            start=start,
             score=score,
             author_score=author_score,
             state=self.state,
             transition=transition,
             campaign=self.campaigns,
             onset=self.onset,
-            baseline=self.volume.mean,
+            baseline=self.volume.expected(start),
             rate=rate,
             peak_rate=self.peak_rate,
-            growth=rate / long if long > 0 else 0.0,
+            growth=acceleration,
+            acceleration=acceleration,
         )
+
+    def _learn(self, bucket: BucketStats, hour: float | None, *, quiet: bool) -> None:
+        pairs: list[tuple[SeasonalSigniTrend, float]] = [(self.volume, float(bucket.posts))]
+        if hour is not None:
+            pairs.append((self.hourly, hour))
+        if bucket.authors is not None:
+            pairs.append((self.authors, float(bucket.authors)))
+        for baseline, value in pairs:
+            if not quiet:  # protect the baseline from the burst, but let a new level in
+                cap = baseline.expected(bucket.start) + CLIP * (
+                    baseline.std(bucket.start) + baseline.beta
+                )
+                value = min(value, cap)
+            baseline.learn_one(bucket.start, value)
 
     def _open(self, bucket: BucketStats, rate: float) -> Transition:
         self.campaigns += 1
@@ -164,19 +240,21 @@ class CampaignDetector:
             if significance < CALM_SIGNIFICANCE:
                 break
             self.onset = start
-        self._open_rate = max(rate, float(bucket.posts))
+        self._open_rate = rate  # smoothed, so one noisy bucket neither escalates nor peaks
         self.peak_rate = self._open_rate
         self._peak_age = 0
         self._calm = 0
         return "new"
 
-    def _advance(self, bucket: BucketStats, rate: float) -> Transition | None:
+    def _advance(self, bucket: BucketStats, rate: float, hour: float | None) -> Transition | None:
         before = self.state
         if rate > self.peak_rate:
             self.peak_rate, self._peak_age = rate, 0
         else:
             self._peak_age += 1
-        calm = self.volume.significance(bucket.posts) < CALM_SIGNIFICANCE
+        calm = self.volume.significance(bucket.start, bucket.posts) < CALM_SIGNIFICANCE and (
+            hour is None or self.hourly.significance(bucket.start, hour) < CALM_SIGNIFICANCE
+        )
         self._calm = self._calm + 1 if calm else 0
         peak = self.peak_rate
         if self._calm >= CALM_BUCKETS:
@@ -185,7 +263,9 @@ class CampaignDetector:
         elif self.state == "emerging" and rate >= 2.0 * self._open_rate:
             self.state = "escalating"
         elif (
-            self.state in ("emerging", "escalating") and rate <= 0.75 * peak and self._peak_age >= 2
+            self.state in ("emerging", "escalating")
+            and rate <= 0.75 * peak
+            and self._peak_age >= PEAK_AGE
         ):
             self.state = "peaked"
         elif self.state == "peaked" and rate <= 0.4 * peak:

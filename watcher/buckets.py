@@ -6,6 +6,7 @@ keeping a fixed number of recent buckets and capping what a campaign remembers.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, deque
 from collections.abc import Iterable
@@ -100,6 +101,15 @@ class History:
 
     def push(self, bucket: Bucket) -> None:
         self._buckets.append(bucket)
+
+    def stats_with(self, bucket: Bucket, window: int) -> BucketStats:
+        """`bucket`'s stats, with the distinct authors of it and the `window - 1` before it."""
+        people = Counter(bucket.authors)
+        for past in list(self._buckets)[len(self._buckets) - window + 1 :] if window > 1 else []:
+            people.update(past.authors)
+        total = sum(people.values())
+        share = max(people.values()) / total if total else 0.0
+        return dataclasses.replace(bucket.stats(), hour_authors=len(people), hour_top_share=share)
 
     def since(self, onset: float) -> list[Bucket]:
         return [b for b in self._buckets if b.start >= onset]

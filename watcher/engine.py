@@ -73,6 +73,17 @@ class PlaybookRuntime:
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
         self._term_tags = {_bare(t) for t in playbook.watch.terms}
 
+    #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
+    STATE = ("detector", "history", "open", "first_start", "campaign", "last", "_tag_base")
+
+    def state(self) -> dict[str, object]:
+        """The live detection state, for a checkpoint (picklable)."""
+        return {name: getattr(self, name) for name in self.STATE}
+
+    def load_state(self, state: dict[str, object]) -> None:
+        for name in self.STATE:
+            setattr(self, name, state[name])
+
     def is_own_voice(self, post: Post, own_ids: set[str]) -> bool:
         if post.author.lower().lstrip("@") in self._own_accounts:
             return True
@@ -119,7 +130,7 @@ class PlaybookRuntime:
         return alerts
 
     def _close(self, bucket: Bucket) -> Alert | None:
-        decision = self.detector.update(bucket.stats())
+        decision = self.detector.update(self.history.stats_with(bucket, self.detector.window))
         self.last = decision
         if self.on_close is not None:
             self.on_close(self.playbook.name, bucket, decision)
@@ -256,9 +267,7 @@ class Engine:
                 runtime.start_at(ts)
             self._next_close = min(r.next_close() for r in self.runtimes)
         if self._own_authors and post.author.lower().lstrip("@") in self._own_authors:
-            if len(self._own_ids) >= MAX_OWN_IDS:
-                self._own_ids.clear()
-            self._own_ids.add(post.id)
+            self._remember_own(post.id)
         hits = self.matcher.match(post.text, post.lang)
         if hits:
             for index, terms in hits.items():
@@ -266,6 +275,8 @@ class Engine:
                 name = runtime.playbook.name
                 if runtime.is_own_voice(post, self._own_ids):
                     self.stats.own_voice[name] += 1
+                    if post.reshare_of:  # so a reshare of this reshare is own voice too
+                        self._remember_own(post.id)
                 elif runtime.add(post, terms, ts):
                     self.stats.matched[name] += 1
                     self._next_close = min(self._next_close, runtime.next_close())
@@ -275,6 +286,11 @@ class Engine:
             self.watermark = ts
             if ts >= self._next_close:
                 self._advance()
+
+    def _remember_own(self, post_id: str) -> None:
+        if len(self._own_ids) >= MAX_OWN_IDS:
+            self._own_ids.clear()
+        self._own_ids.add(post_id)
 
     def _advance(self) -> None:
         for runtime in self.runtimes:

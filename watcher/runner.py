@@ -44,7 +44,7 @@ async def run_service(
     host: str,
     port: int,
     record: Path | None = None,
-    state: Path = DEFAULT_STATE,
+    state: Path | None = None,
     options: Mapping[str, SourceOptions] | None = None,
     watch: Sequence[Path] = (),
 ) -> int:
@@ -53,7 +53,11 @@ async def run_service(
 
         def cursors() -> CursorStore:  # opened only when a source keeps a cursor
             if not store:
-                store.append(stack.enter_context(contextlib.closing(CursorStore(state))))
+                store.append(
+                    stack.enter_context(
+                        contextlib.closing(CursorStore(state or Path(DEFAULT_STATE)))
+                    )
+                )
             return store[0]
 
         try:
@@ -71,7 +75,13 @@ async def run_service(
             return 2
         recorder = stack.enter_context(Recorder(record)) if record else None
         return await _serve(
-            playbooks, sources, host=host, port=port, recorder=recorder, watch=watch
+            playbooks,
+            sources,
+            host=host,
+            port=port,
+            recorder=recorder,
+            watch=watch,
+            state=state,
         )
 
 
@@ -83,6 +93,7 @@ async def _serve(
     port: int,
     recorder: Recorder | None,
     watch: Sequence[Path],
+    state: Path | None,
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
@@ -92,6 +103,9 @@ async def _serve(
                 DEMO_SPEED,
             )
             sources = [demo_source(Path(tmp))]
+            # the demo replays the same old events each time: keep its state throwaway
+            state = state or Path(tmp) / "demo-state.sqlite"
+        state = state or Path(DEFAULT_STATE)
         stop = asyncio.Event()
         install_signal_handlers(stop)
         async with Service(
@@ -103,6 +117,7 @@ async def _serve(
             dedup=Dedup(),
             recorder=recorder,
             watch=watch,
+            state=state,
         ) as svc:
             log.info(
                 "watching %d playbooks: %s; Ctrl-C to stop",

@@ -22,6 +22,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from responders.alert import Alert
 from responders.base import Responder
+from watcher import checkpoint
 from watcher.dedup import Dedup
 from watcher.engine import Engine
 from watcher.metrics import Metrics
@@ -56,8 +57,11 @@ class Service:
         source_buffer: int = FIREHOSE_BUFFER,
         watch: Sequence[Path] = (),
         reload_debounce_ms: int = DEBOUNCE_MS,
+        state: Path | None = None,
+        checkpoint_seconds: float = 60.0,
     ) -> None:
         self.engine = Engine(playbooks)
+        self.state, self.checkpoint_seconds = state, checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
         self.metrics = Metrics(registry or CollectorRegistry(), started=time.time())
@@ -125,7 +129,31 @@ class Service:
         self.metrics.queue_depth.labels("posts").set(self._posts.qsize())
         self.metrics.queue_depth.labels("alerts").set(self._alerts.qsize())
 
+    # -- checkpoints -----------------------------------------------------------------------
+    def _restore(self) -> None:
+        if self.state is None:
+            return
+        restored = checkpoint.load(self.engine, self.state)
+        log.info("restored detector state for %d playbooks from %s", len(restored), self.state)
+
+    async def _checkpoint(self) -> None:
+        """Pickle between batches (on the loop, so the copy is consistent); write off it."""
+        if self.state is None:
+            return
+        snap = checkpoint.snapshot(self.engine)
+        await asyncio.to_thread(checkpoint.write, self.state, snap)
+        self.metrics.observe_checkpoint(time.time())
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(self.checkpoint_seconds)
+            try:
+                await self._checkpoint()
+            except Exception:  # a full disk must not stop detection; say so and go on
+                log.exception("checkpoint to %s failed", self.state)
+
     async def __aenter__(self) -> Service:
+        self._restore()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -191,6 +219,7 @@ class Service:
         workers = [
             asyncio.create_task(self._detect(), name="engine"),
             asyncio.create_task(self._respond(), name="responders"),
+            asyncio.create_task(self._checkpoints(), name="checkpoints"),
         ]
         if self.reloader is not None:
             workers.append(asyncio.create_task(self.reloader.run(), name="reload"))
@@ -207,6 +236,7 @@ class Service:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await self._checkpoint()
             self._refresh_metrics()
 
 

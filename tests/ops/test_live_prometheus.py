@@ -110,6 +110,7 @@ async def stack(tmp: Path, prometheus_bin: str) -> AsyncIterator[Stack]:
     groundswell = (
         *(sys.executable, "-m", "watcher", "run", "--playbooks", str(PLAYBOOKS)),
         *("--source", f"file:{posts}?speed={SPEED}", "--http-port", str(gs_port)),
+        *("--state", str(tmp / "state.sqlite"), "--no-reload"),
     )
     async with (
         aiohttp.ClientSession() as http,

@@ -20,7 +20,6 @@ SOURCES_HELP = (
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.config import ConfigError, load_config
     from watcher.runner import run_service  # aiohttp only when serving
-    from watcher.sources.cursors import DEFAULT_STATE
     from watcher.sources.specs import SourceOptions
 
     specs = list(args.source)
@@ -50,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             host=host or "127.0.0.1",
             port=9108 if port is None else port,
             record=record,
-            state=state or DEFAULT_STATE,
+            state=state,
             options=options,
             watch=[] if args.no_reload else playbook_paths,
         )
@@ -69,7 +68,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--state",
         type=Path,
         metavar="FILE",
-        help="SQLite state file for resume cursors (groundswell-state.sqlite)",
+        help="SQLite file for detector state and feed cursors, checkpointed every minute and "
+        "on shutdown and restored at start (groundswell-state.sqlite; the demo keeps a "
+        "throwaway one)",
     )
     run.add_argument("--http-port", type=int, default=None, help="port for /metrics (9108)")
     run.add_argument("--host", default=None, help="address to bind (127.0.0.1)")
