@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -43,6 +45,13 @@ DEFAULT_SLACK_API = "https://slack.com/api/"
 MAX_INLINE_WAIT_S = 30.0
 
 
+class _ProportionalJitter(Jitter):
+    """Up to +25 % of the delay (slack_sdk's default adds up to a whole second to every wait)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1.0 + 0.25 * random.random())  # noqa: S311 - jitter, not secrets
+
+
 class SlackRetryHandler(AsyncRetryHandler):
     """Retry 429 (waiting `Retry-After`) and 5xx (with backoff) inside one API call.
 
@@ -51,7 +60,8 @@ class SlackRetryHandler(AsyncRetryHandler):
     """
 
     def __init__(self, sleep: Sleep, *, max_retry_count: int = 3, first: float = 0.5) -> None:
-        super().__init__(max_retry_count, BackoffRetryIntervalCalculator(backoff_factor=first))
+        calculator = BackoffRetryIntervalCalculator(first, _ProportionalJitter())
+        super().__init__(max_retry_count, calculator)
         self.sleep = sleep
 
     @staticmethod
@@ -147,6 +157,7 @@ def build_delivery(
     now: Callable[[], float] = time.time,
     backoff: Backoff | None = None,
     http_timeout: float = 10.0,
+    retry_first: float = 0.5,
 ) -> Delivery:
     """Responders for every playbook's `respond.channels`, all behind one outbox.
 
@@ -171,7 +182,7 @@ def build_delivery(
                     max_retry_count=2,
                     interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=0.0),
                 ),
-                SlackRetryHandler(sleep),
+                SlackRetryHandler(sleep, first=retry_first),
             ],
         )
     for pb in playbooks:
@@ -225,6 +236,6 @@ def build_delivery(
         {pb.name: pb.respond for pb in playbooks},
         now=now,
         sleep=sleep,
-        backoff=backoff,
+        backoff=backoff or Backoff(first=max(retry_first, 0.001) * 2),
     )
     return Delivery(dispatcher, outbox, slack, session, files)

@@ -41,7 +41,7 @@ class Stored:
 class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     messages: list[Stored] = field(default_factory=list)
-    #: method → queue of troubles: ("429", retry_after) | ("500",) | ("slow", seconds)
+    #: method → queue of troubles: ("pass",) | ("429", retry_after) | ("500",) | ("slow", s)
     #: | ("error", code) | ("accept_then_hang",): store the post, answer only after `release`
     #: (the client has long given up by then, or been killed).
     troubles: dict[str, deque[tuple[Any, ...]]] = field(default_factory=dict)

@@ -42,7 +42,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
     if args.deliver:
         outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
-        delivery = runner.run(_build(playbooks, DeliveryConfig.from_env(outbox, sys.stderr)))
+        config = DeliveryConfig.from_env(outbox, sys.stderr)
+        delivery = runner.run(_build(playbooks, config, args.retry_first))
     dispatcher = delivery.dispatcher if delivery else None
     try:
         with args.posts.open("rb") as handle:
@@ -94,8 +95,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig) -> Delivery:
-    return build_delivery(playbooks, config)
+async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
+    return build_delivery(playbooks, config, retry_first=first)
 
 
 def _emit(
@@ -127,6 +128,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         help="SQLite outbox for --deliver; give the same file to a re-run after a crash to "
         "deliver what is missing without duplicates (default: a fresh temporary one)",
+    )
+    replay.add_argument(
+        "--retry-first",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="first wait before retrying a failed delivery, doubling each time (0.5); "
+        "a 429's Retry-After is always honoured",
     )
     replay.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     replay.set_defaults(func=cmd_replay)
