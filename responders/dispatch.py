@@ -8,6 +8,7 @@ check, without duplicates. Clock and sleep are injected so tests run at full spe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class Dispatcher:
         self.backoff = backoff or Backoff()
         self.tally = Tally()
         self._responders = {r.name: r for rs in self.routes.values() for r in rs}
+        self._lock = asyncio.Lock()  # one drain at a time, or a row could go out twice
 
     def enqueue(self, alert: Alert) -> int:
         """Store the alert once per responder of its playbook; returns how many were new."""
@@ -92,6 +94,10 @@ class Dispatcher:
 
     async def drain(self) -> None:
         """Deliver everything pending, waiting out retry delays, until sent or given up."""
+        async with self._lock:
+            await self._drain()
+
+    async def _drain(self) -> None:
         while True:
             rows = self.outbox.pending()
             if not rows:

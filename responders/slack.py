@@ -64,8 +64,10 @@ class SlackResponder:
         outbox: Outbox,
         *,
         link_template: str = "",
+        snooze_hours: float = 6.0,
     ) -> None:
         self.client = client
+        self.snooze_hours = snooze_hours
         self.channel = channel
         self.outbox = outbox
         self.link_template = link_template
@@ -93,8 +95,7 @@ class SlackResponder:
 
     async def _open(self, job: Job) -> Delivery:
         """The campaign's first message here (also for an update whose start we never sent)."""
-        feedback = self.outbox.feedback(job.alert.surge.campaign_id)
-        message = top_message(job.alert, feedback, link_template=self.link_template)
+        message = self._top(job.alert)
         if job.attempt > 1:
             channel_id = await self._channel_id()
             found = await self._find(job.key, channel_id, None) if channel_id else None
@@ -105,10 +106,17 @@ class SlackResponder:
         self.outbox.save_thread(self.name, job.alert, str(response["channel"]), str(response["ts"]))
         return Delivery(self.name, "sent")
 
+    def _top(self, alert: Alert) -> Message:
+        return top_message(
+            alert,
+            self.outbox.feedback(alert.surge.campaign_id),
+            link_template=self.link_template,
+            snooze_hours=self.snooze_hours,
+        )
+
     async def redraw(self, alert: Alert, thread: Thread) -> None:
         """Edit the top message to `alert`'s state with the feedback recorded so far."""
-        feedback = self.outbox.feedback(alert.surge.campaign_id)
-        message = top_message(alert, feedback, link_template=self.link_template)
+        message = self._top(alert)
         await self.client.chat_update(
             channel=thread.channel_id, ts=thread.ts, text=message.text, blocks=list(message.blocks)
         )

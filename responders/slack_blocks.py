@@ -118,11 +118,11 @@ def _list(title: str, items: Sequence[BriefItem]) -> Block:
     return _section("\n".join(lines))
 
 
-def _buttons(alert: Alert, link_url: str) -> Block:
+def _buttons(alert: Alert, link_url: str, snooze_hours: float) -> Block:
     value = f"{alert.surge.playbook}|{alert.surge.campaign_id}"[:MAX_BUTTON_VALUE]
     labels = {
         "groundswell_ack": "Acknowledge",
-        "groundswell_snooze": "Snooze playbook 6h",
+        "groundswell_snooze": f"Snooze playbook {snooze_hours:g}h",
         "groundswell_not_campaign": "Not a campaign",
     }
     elements: list[Block] = []
@@ -166,7 +166,11 @@ def fill_link(template: str, surge: Surge) -> str:
 
 
 def top_message(
-    alert: Alert, feedback: Sequence[Feedback] = (), *, link_template: str = ""
+    alert: Alert,
+    feedback: Sequence[Feedback] = (),
+    *,
+    link_template: str = "",
+    snooze_hours: float = 6.0,
 ) -> Message:
     """The campaign's one top-level message, showing its current state and who acted."""
     s = alert.surge
@@ -186,7 +190,7 @@ def top_message(
     if note is not None:
         blocks.append(note)
     link_url = fill_link(link_template, s) if link_template else ""
-    blocks.append(_buttons(alert, link_url))
+    blocks.append(_buttons(alert, link_url, snooze_hours))
     return Message(_fallback(alert), tuple(_fit(blocks)))
 
 

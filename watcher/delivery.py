@@ -209,7 +209,11 @@ def build_delivery(
                     ch = respond.slack.channel
                     if ch not in slack:
                         slack[ch] = SlackResponder(
-                            client, ch, outbox, link_template=respond.link_url
+                            client,
+                            ch,
+                            outbox,
+                            link_template=respond.link_url,
+                            snooze_hours=respond.snooze_hours,
                         )
                     chosen.append(slack[ch])
             elif channel == "webhook" and respond.webhook is not None:

@@ -32,6 +32,8 @@ class Metrics:
     delivery_seconds: Histogram = field(init=False)
     queue_depth: Gauge = field(init=False)
     batch_seconds: Histogram = field(init=False)
+    feedback: Counter = field(init=False)
+    outbox_rows: Gauge = field(init=False)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +101,29 @@ class Metrics:
         self.batch_seconds = Histogram(
             "groundswell_batch_seconds", "Engine time per batch of posts.", registry=r
         )
+
+        self.feedback = Counter(
+            "groundswell_feedback",
+            "Button clicks on alert messages (action: ack, snooze, not_campaign).",
+            ["playbook", "action"],
+            registry=r,
+        )
+        self.outbox_rows = Gauge(
+            "groundswell_outbox_rows",
+            "Alerts in the delivery outbox by status (pending, sent, suppressed, failed).",
+            ["status"],
+            registry=r,
+        )
+
+    def observe_delivery(
+        self, outbox: dict[str, int], feedback: dict[tuple[str, str], int]
+    ) -> None:
+        """Figures kept in the outbox's SQLite file, so they survive restarts."""
+        for status in ("pending", "sent", "suppressed", "failed"):
+            self.outbox_rows.labels(status).set(outbox.get(status, 0))
+        for (playbook, action), total in feedback.items():
+            key = ("feedback", f"{playbook}/{action}")
+            self.feedback.labels(playbook, action).inc(self._delta(key, total))
 
     def _delta(self, key: tuple[str, str], total: int) -> int:
         before = self._seen.get(key, 0)

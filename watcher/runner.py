@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from responders.console import ConsoleResponder
+from watcher.delivery import DeliveryConfig, build_delivery
+from watcher.interactivity import PATH as ACTIONS_PATH
+from watcher.interactivity import actions_route
+from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.service import Service, install_signal_handlers
 from watcher.sources.base import Source
@@ -51,7 +55,12 @@ def demo_source(workdir: Path) -> Source:
 
 
 async def run_service(
-    playbooks: Sequence[Playbook], specs: Sequence[str], *, host: str, port: int
+    playbooks: Sequence[Playbook],
+    specs: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    outbox: Path | None = None,
 ) -> int:
     try:
         sources = [parse_source(spec) for spec in specs]
@@ -68,12 +77,38 @@ async def run_service(
             sources = [demo_source(Path(tmp))]
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        async with Service(playbooks, sources, [ConsoleResponder()], host=host, port=port) as svc:
-            log.info(
-                "watching %d playbooks: %s; Ctrl-C to stop",
-                len(playbooks),
-                ", ".join(p.name for p in playbooks),
-            )
-            await svc.run(stop)
+        config = DeliveryConfig.from_env(outbox or Path(tmp) / "outbox.sqlite3", sys.stdout)
+        delivery = build_delivery(playbooks, config)
+        routes = []
+        if config.signing_secret:
+            routes.append(actions_route(delivery, config.signing_secret))
+            log.info("Slack buttons: POST %s verifies SLACK_SIGNING_SECRET", ACTIONS_PATH)
+
+        def refresh(metrics: Metrics) -> None:
+            metrics.observe_delivery(delivery.outbox.counts(), delivery.outbox.feedback_counts())
+
+        service = Service(
+            playbooks,
+            sources,
+            [delivery.dispatcher],
+            host=host,
+            port=port,
+            routes=routes,
+            on_refresh=refresh,
+        )
+        try:
+            async with service as svc:
+                log.info(
+                    "watching %d playbooks: %s; Ctrl-C to stop",
+                    len(playbooks),
+                    ", ".join(p.name for p in playbooks),
+                )
+                # what a previous run left undelivered goes out first, beside the pipeline
+                leftover = asyncio.create_task(delivery.dispatcher.drain(), name="outbox")
+                await svc.run(stop)
+                leftover.cancel()
+                await asyncio.gather(leftover, return_exceptions=True)
+        finally:
+            await delivery.aclose()
         log.info("stopped cleanly")
     return 0

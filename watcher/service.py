@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from aiohttp import web
@@ -46,6 +46,8 @@ class Service:
         host: str = "127.0.0.1",
         port: int = 9108,
         drain_seconds: float = 10.0,
+        routes: Sequence[web.RouteDef] = (),
+        on_refresh: Callable[[Metrics], None] | None = None,
     ) -> None:
         self.engine = Engine(playbooks)
         self.sources = list(sources)
@@ -56,6 +58,8 @@ class Service:
         self._posts: asyncio.Queue[Sequence[Post]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self._runner: web.AppRunner | None = None
+        self.routes = list(routes)  # e.g. Slack's interactivity endpoint
+        self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
 
     # -- HTTP ------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -63,6 +67,7 @@ class Service:
         app.router.add_get("/metrics", self._metrics_handler)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.add_routes(self.routes)
         return app
 
     async def _metrics_handler(self, request: web.Request) -> web.StreamResponse:
@@ -86,6 +91,8 @@ class Service:
         self.metrics.observe_engine(self.engine)
         self.metrics.queue_depth.labels("posts").set(self._posts.qsize())
         self.metrics.queue_depth.labels("alerts").set(self._alerts.qsize())
+        if self.on_refresh is not None:
+            self.on_refresh(self.metrics)
 
     async def __aenter__(self) -> Service:
         self._runner = web.AppRunner(self.app(), access_log=None)

@@ -13,7 +13,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from watcher.runner import run_service  # aiohttp only when serving
 
     playbooks = playbooks_or_exit(args.playbooks)
-    return asyncio.run(run_service(playbooks, args.source, host=args.host, port=args.http_port))
+    return asyncio.run(
+        run_service(playbooks, args.source, host=args.host, port=args.http_port, outbox=args.outbox)
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,4 +31,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--http-port", type=int, default=9108, help="port for /metrics (9108)")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    run.add_argument(
+        "--outbox",
+        type=Path,
+        default=Path("groundswell-outbox.sqlite3"),
+        help="SQLite file for the delivery outbox, Slack threads and button feedback "
+        "(groundswell-outbox.sqlite3)",
+    )
     run.set_defaults(func=cmd_run)
