@@ -79,7 +79,9 @@ def rank_offers(surge: Surge, offers: Sequence[Offer]) -> tuple[BriefItem, ...]:
             {_need(t) for t in offer.tags if asked[_need(t)]}, key=lambda n: (-asked[n], n)
         )
         if met:
-            why = "meets requests for " + ", ".join(f"{n} ({asked[n]} posts)" for n in met)
+            why = "meets requests for " + ", ".join(
+                f"{n} ({asked[n]} post{'' if asked[n] == 1 else 's'})" for n in met
+            )
         elif offer.tags:
             why = "for: " + ", ".join(offer.tags)
         else:

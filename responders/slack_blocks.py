@@ -94,12 +94,12 @@ def _samples(surge: Surge) -> list[Block]:
     blocks = []
     for post in surge.samples[:5]:
         shared = f" · reshared {post.reshares}×" if post.reshares else ""
-        where = link(post.url, "open") if safe_url(post.url) else ""
+        where = " " + link(post.url, "open") if safe_url(post.url) else ""
         blocks.append(
             {
                 "type": "context",
                 "elements": [
-                    _mrkdwn(f"*{clip(post.author, 80)}*{shared}: “{clip(post.text, 400)}” {where}")
+                    _mrkdwn(f"*{clip(post.author, 80)}*{shared}: “{clip(post.text, 400)}”{where}")
                 ],
             }
         )

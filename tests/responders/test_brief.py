@@ -85,7 +85,7 @@ def test_offers_meeting_what_people_ask_for_go_first_and_say_so() -> None:
     ranked = rank_offers(s, offers)
     assert [(o.title, o.why) for o in ranked] == [
         ("Advice line", "meets requests for legal (2 posts)"),
-        ("Meeting room", "meets requests for venue (1 posts)"),
+        ("Meeting room", "meets requests for venue (1 post)"),
         ("Print budget", "for: materials"),
     ]
 
