@@ -16,42 +16,62 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import PLAYBOOKS
+from tests.conftest import MINI_PLAYBOOK, T0, rfc3339
 from tests.responders.fake_slack import TOKEN, FakeSlack
-from watcher import simulate
-from watcher.matcher import Matcher
-from watcher.playbook import load_playbooks
 
 Server = tuple[FakeSlack, str]
-CHANNELS = {"river-sewage": "#sewage-alerts", "housing-evictions": "#evictions-rapid-response"}
+CHANNELS = {"waste": "#alerts", "floods": "#floods"}
+FLOODS = """\
+name: floods
+watch:
+  terms: [flood warning, "#floodwatch"]
+detect:
+  warmup_hours: 2
+respond:
+  slack: {channel: "#floods"}
+  cooldown_minutes: 0
+"""
+
+
+def surge(start: float, text: str, n: int, tag: str) -> list[dict[str, object]]:
+    """A leaderless crowd that keeps going for an hour, then fades, so updates follow."""
+    posts: list[dict[str, object]] = []
+    for i in range(n):
+        at = start + i * (3 if i < n // 2 else 30)
+        posts.append({"id": f"{tag}{i}", "author": f"{tag}-person{i}", "text": f"{text} {i}"})
+        posts[-1]["created_at"] = rfc3339(at)
+    return posts
 
 
 @pytest.fixture(scope="module")
-def two_campaigns(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sewage and an evictions surge on the same day, in one posts file.
-
-    Posts that match no playbook only move event time on, so they are left out to keep
-    the replays short; the on-topic background that sets the baselines stays.
-    """
-    playbooks = load_playbooks([PLAYBOOKS])
-    matcher = Matcher([p.watch.terms for p in playbooks], [p.watch.exclude for p in playbooks])
-    posts = [
-        p
-        for name in ("sewage", "evictions")
-        for p in simulate.generate(name)
-        if matcher.match(str(p["text"]))
-    ]
+def two_campaigns(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two playbooks with a surge each, hours apart, over a quiet on-topic background."""
+    tmp = tmp_path_factory.mktemp("acceptance")
+    (tmp / "playbooks").mkdir()
+    (tmp / "playbooks" / "waste.yaml").write_text(MINI_PLAYBOOK, encoding="utf-8")
+    (tmp / "playbooks" / "floods.yaml").write_text(FLOODS, encoding="utf-8")
+    posts: list[dict[str, object]] = []
+    for minute in range(0, 14 * 60, 15):
+        at = T0 + minute * 60
+        posts.append({"id": f"w{minute}", "author": f"reg{minute % 5}", "text": "toxic waste"})
+        posts.append({"id": f"f{minute}", "author": f"obs{minute % 5}", "text": "flood warning"})
+        posts[-2]["created_at"] = posts[-1]["created_at"] = rfc3339(at)
+    posts += surge(T0 + 6 * 3600, "Stop the gag order on toxic waste! #dumpgate", 240, "a")
+    posts += surge(T0 + 9 * 3600, "Flood warning ignored, homes under water #floodwatch", 240, "b")
     posts.sort(key=lambda p: str(p["created_at"]))
-    out = tmp_path_factory.mktemp("acceptance") / "two.ndjson"
+    out = tmp / "posts.ndjson"
     out.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in posts))
-    return out
+    return out, tmp / "playbooks"
 
 
-async def replay(posts: Path, url: str, outbox: Path, alerts: Path) -> asyncio.subprocess.Process:
+async def replay(
+    data: tuple[Path, Path], url: str, outbox: Path, alerts: Path
+) -> asyncio.subprocess.Process:
+    posts, playbooks = data
     env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": url}
     return await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "watcher", "replay", str(posts), "-q", "--deliver"),
-        *("--playbooks", str(PLAYBOOKS), "--outbox", str(outbox), "--alerts-out", str(alerts)),
+        *("--playbooks", str(playbooks), "--outbox", str(outbox), "--alerts-out", str(alerts)),
         *("--retry-first", "0.01"),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
@@ -81,7 +101,7 @@ def check_conversations(fake: FakeSlack, alerts: Path) -> None:
 
 
 async def test_replay_deliver_survives_429s_and_500s(
-    fake_slack: Server, two_campaigns: Path, tmp_path: Path
+    fake_slack: Server, two_campaigns: tuple[Path, Path], tmp_path: Path
 ) -> None:
     fake, url = fake_slack
     fake.trouble("chat.postMessage", ("429", 1), ("500",), ("500",))
@@ -95,7 +115,7 @@ async def test_replay_deliver_survives_429s_and_500s(
 
 
 async def test_a_killed_delivery_resumes_without_loss_or_duplicates(
-    fake_slack: Server, two_campaigns: Path, tmp_path: Path
+    fake_slack: Server, two_campaigns: tuple[Path, Path], tmp_path: Path
 ) -> None:
     fake, url = fake_slack
     # the third post reaches Slack, but the answer never does: the process dies waiting
