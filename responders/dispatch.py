@@ -163,7 +163,11 @@ class Dispatcher:
 
     def _quiet(self, row: Row) -> bool:
         s = row.alert.surge
-        if s.kind == "new" or s.state == "over":
+        if s.kind == "new":
+            return False
+        if any(f.action == "not_campaign" for f in self.outbox.feedback(s.campaign_id)):
+            return True  # someone said it is noise: keep the record current, ping nobody
+        if s.state == "over":
             return False
         last = self.outbox.last_noise(row.responder, s.campaign_id)
         params = self.params.get(s.playbook)

@@ -142,3 +142,17 @@ async def test_a_signed_click_on_something_else_is_a_clear_400(
     body = click_body("someone_elses_button")
     assert await post(endpoint, body, signed(body)) == 400
     assert delivery.outbox.feedback_counts() == {}
+
+
+async def test_after_not_a_campaign_updates_edit_quietly(
+    posted: tuple[FakeSlack, Delivery, str],
+) -> None:
+    fake, delivery, endpoint = posted
+    body = click_body("groundswell_not_campaign")
+    assert await post(endpoint, body, signed(body)) == 200
+    await delivery.dispatcher.send(alert("update", "peaked", 60))
+    await delivery.dispatcher.send(alert("update", "over", 120))
+    [top] = fake.top_level("#alerts")
+    assert fake.replies(top) == []
+    assert top.edits == 3  # the click, then each update
+    assert top.text.startswith("Campaign on waste (over)")
