@@ -151,7 +151,9 @@ class Dispatcher:
         attempts = row.attempts + 1
         if delivery.permanent or attempts >= self.backoff.max_attempts:
             log.error("giving up on %s after %d attempts: %s", row.key, attempts, delivery.reason)
-            self.outbox.finish(row.id, "failed", error=delivery.reason)
+            # 'gave_up' rows are tried again on the next start; 'failed' ones cannot succeed
+            status = "failed" if delivery.permanent else "gave_up"
+            self.outbox.finish(row.id, status, error=delivery.reason)
             self._count(responder.name, "failed")
             return True
         wait = max(self.backoff.delay(attempts), delivery.retry_after)

@@ -125,6 +125,17 @@ class Outbox:
             (status, int(noisy), error, row_id),
         )
 
+    def revive(self) -> int:
+        """Put rows whose retries ran out (an outage) back in the queue; returns how many.
+
+        Their attempt count stays above zero, so the first new try checks whether an
+        earlier one got through."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET status = 'pending', attempts = 1, next_at = 0"
+            " WHERE status = 'gave_up'"
+        )
+        return cursor.rowcount
+
     def retry_at(self, row_id: int, when: float, error: str) -> None:
         self._db.execute(
             "UPDATE outbox SET next_at = ?, last_error = ? WHERE id = ?", (when, error, row_id)

@@ -113,9 +113,18 @@ def _item(n: int, item: BriefItem) -> str:
 
 
 def _list(title: str, items: Sequence[BriefItem]) -> Block:
-    lines = [f"*{title}*"]
-    lines += [_item(n, item) for n, item in enumerate(items, 1)] or ["_(none in the playbook)_"]
-    return _section("\n".join(lines))
+    """A numbered list in one section; items that would pass the text limit are counted."""
+    text = f"*{title}*"
+    for n, item in enumerate(items, 1):
+        line = "\n" + _item(n, item)
+        rest = f"\n_…and {len(items) - n + 1} more_"
+        if len(text) + len(line) + len(rest) > MAX_SECTION_TEXT:
+            text += rest
+            break
+        text += line
+    if not items:
+        text += "\n_(none in the playbook)_"
+    return _section(text)
 
 
 def _buttons(alert: Alert, link_url: str, snooze_hours: float) -> Block:

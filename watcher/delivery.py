@@ -164,6 +164,9 @@ def build_delivery(
     Call inside the running event loop (the HTTP session belongs to it).
     """
     outbox = Outbox(config.outbox)
+    revived = outbox.revive()
+    if revived:
+        log.info("outbox %s: retrying %d alerts a previous run gave up on", config.outbox, revived)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=http_timeout))
     console = Plain(ConsoleResponder(config.console)) if config.console is not None else None
     slack: dict[str, SlackResponder] = {}

@@ -110,7 +110,7 @@ class Metrics:
         )
         self.outbox_rows = Gauge(
             "groundswell_outbox_rows",
-            "Alerts in the delivery outbox by status (pending, sent, suppressed, failed).",
+            "Alerts in the delivery outbox by status (pending, sent, suppressed, gave_up, failed).",
             ["status"],
             registry=r,
         )
@@ -119,7 +119,7 @@ class Metrics:
         self, outbox: dict[str, int], feedback: dict[tuple[str, str], int]
     ) -> None:
         """Figures kept in the outbox's SQLite file, so they survive restarts."""
-        for status in ("pending", "sent", "suppressed", "failed"):
+        for status in ("pending", "sent", "suppressed", "gave_up", "failed"):
             self.outbox_rows.labels(status).set(outbox.get(status, 0))
         for (playbook, action), total in feedback.items():
             key = ("feedback", f"{playbook}/{action}")

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief import build_brief
+from responders.dispatch import Backoff
 from responders.params import Offer, Resource, RespondParams, SlackParams, Voice
 from tests.responders.fake_slack import TOKEN, FakeSlack
 from watcher.delivery import Delivery, DeliveryConfig, build_delivery
@@ -107,10 +108,16 @@ def delivery_for(
     playbooks: tuple[Playbook, ...] = (PLAYBOOK,),
     *,
     http_timeout: float = 5.0,
+    backoff: Backoff | None = None,
 ) -> Delivery:
     config = DeliveryConfig(outbox=outbox, slack_token=TOKEN, slack_api_url=url)
     return build_delivery(
-        playbooks, config, sleep=clock.sleep, now=clock.now, http_timeout=http_timeout
+        playbooks,
+        config,
+        sleep=clock.sleep,
+        now=clock.now,
+        http_timeout=http_timeout,
+        backoff=backoff,
     )
 
 

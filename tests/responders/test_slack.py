@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from responders.dispatch import Backoff
 from responders.slack_blocks import check_limits
 from tests.responders.conftest import Clock, alert, delivery_for, with_respond
 from tests.responders.fake_slack import FakeSlack
@@ -86,6 +87,7 @@ async def test_limits_hold_for_an_oversized_alert(
     [top] = fake.top_level("#alerts")
     assert check_limits(top.blocks) == []
     assert len(top.text) <= 3_000
+    assert "_…and " in json.dumps(top.blocks, ensure_ascii=False)  # the rest is counted
     assert "&amp;&lt;&gt;" in json.dumps(top.blocks)  # escaped, and never cut mid-entity
     assert "&am…" not in json.dumps(top.blocks)
     assert "&l…" not in json.dumps(top.blocks)
@@ -196,3 +198,20 @@ async def test_a_bad_token_fails_at_once_without_retrying(
     assert fake.messages == []
     assert delivery.dispatcher.tally.failed == 1
     assert delivery.dispatcher.tally.retried == 0
+
+
+async def test_alerts_given_up_in_an_outage_are_sent_on_the_next_start(
+    fake_slack: Server, tmp_path: Path, clock: Clock
+) -> None:
+    fake, url = fake_slack
+    fake.trouble("chat.postMessage", *[("500",)] * 8)  # two attempts of four calls each
+    first = delivery_for(url, tmp_path / "outbox.db", clock, backoff=Backoff(max_attempts=2))
+    await first.dispatcher.send(alert())
+    assert first.outbox.counts() == {"gave_up": 1}
+    await first.aclose()
+    assert fake.messages == []
+    again = delivery_for(url, tmp_path / "outbox.db", clock)
+    await again.dispatcher.drain()
+    assert again.outbox.counts() == {"sent": 1}
+    await again.aclose()
+    assert len(fake.top_level("#alerts")) == 1
