@@ -116,9 +116,16 @@ class Metrics:
         )
 
     def observe_delivery(
-        self, outbox: dict[str, int], feedback: dict[tuple[str, str], int]
+        self,
+        outbox: dict[str, int],
+        feedback: dict[tuple[str, str], int],
+        by_responder: dict[tuple[str, str], int] | None = None,
     ) -> None:
-        """Figures kept in the outbox's SQLite file, so they survive restarts."""
+        """Outbox rows and clicks (kept in SQLite, so they survive restarts), and the outcomes
+        of each channel behind the outbox (sent, suppressed, retried, failed) this run."""
+        for (responder, outcome), total in (by_responder or {}).items():
+            key = ("delivery", f"{responder}/{outcome}")
+            self.deliveries.labels(responder, outcome).inc(self._delta(key, total))
         for status in ("pending", "sent", "suppressed", "gave_up", "failed"):
             self.outbox_rows.labels(status).set(outbox.get(status, 0))
         for (playbook, action), total in feedback.items():

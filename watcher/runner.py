@@ -85,7 +85,11 @@ async def run_service(
             log.info("Slack buttons: POST %s verifies SLACK_SIGNING_SECRET", ACTIONS_PATH)
 
         def refresh(metrics: Metrics) -> None:
-            metrics.observe_delivery(delivery.outbox.counts(), delivery.outbox.feedback_counts())
+            metrics.observe_delivery(
+                delivery.outbox.counts(),
+                delivery.outbox.feedback_counts(),
+                delivery.dispatcher.tally.by_responder,
+            )
 
         service = Service(
             playbooks,

@@ -40,7 +40,11 @@ async def test_service_posts_to_slack_and_takes_clicks_on_its_own_port(
     delivery = build_delivery([mini_playbook], config, sleep=clock.sleep, now=clock.now)
 
     def refresh(metrics: Metrics) -> None:
-        metrics.observe_delivery(delivery.outbox.counts(), delivery.outbox.feedback_counts())
+        metrics.observe_delivery(
+            delivery.outbox.counts(),
+            delivery.outbox.feedback_counts(),
+            delivery.dispatcher.tally.by_responder,
+        )
 
     service = Service(
         [mini_playbook],
@@ -69,6 +73,7 @@ async def test_service_posts_to_slack_and_takes_clicks_on_its_own_port(
     await delivery.aclose()
     assert 'groundswell_feedback_total{action="not_campaign",playbook="waste"} 1.0' in text
     assert 'groundswell_outbox_rows{status="sent"}' in text
+    assert 'groundswell_deliveries_total{outcome="sent",responder="slack:#alerts"} 1.0' in text
     assert "Marked not a campaign by <@U0ACK>" in json.dumps(fake.top_level("#alerts")[0].blocks)
 
 
