@@ -22,6 +22,8 @@ from responders.voices import find_voices, listed_voices
 MAX_RESOURCES = 5
 #: How many matched words explain a resource's place.
 MAX_REASONS = 3
+#: Weight of playbook tags that name what the surge is about, beside TF-IDF similarity.
+TAG_WEIGHT = 0.3
 
 
 def surge_text(surge: Surge) -> str:
@@ -43,6 +45,14 @@ def _document(resource: Resource) -> str:
 def _tag_hits(resource: Resource, text: str) -> list[str]:
     lowered = text.lower()
     return [tag for tag in resource.tags if tag.lower().lstrip("#") in lowered]
+
+
+def _tag_weight(tags: Sequence[str], surge: Surge) -> float:
+    """How much of the surge the resource's matching tags stand for: a tag that is one of
+    the surge's terms counts by that term's share of the top term, any other match a little."""
+    counts = {term.lower().lstrip("#"): n for term, n in surge.terms}
+    top = max(counts.values(), default=0) or 1
+    return sum(counts.get(t.lower().lstrip("#"), 0.3 * top) / top for t in tags)
 
 
 def rank_resources(surge: Surge, resources: Sequence[Resource]) -> list[BriefItem]:
@@ -97,7 +107,7 @@ def rank_resources(surge: Surge, resources: Sequence[Resource]) -> list[BriefIte
             parts.append("matches " + ", ".join(sorted(words)))
         why = "; ".join(parts) if parts else "ready to share on this issue"
         item = BriefItem(resource.title, why, url=str(resource.url), detail=resource.summary)
-        items.append((-(scores[i] + 0.1 * len(tags)), i, item))
+        items.append((-(scores[i] + TAG_WEIGHT * _tag_weight(tags, surge)), i, item))
     return [item for *_, item in sorted(items, key=lambda x: (x[0], x[1]))]
 
 
