@@ -2,7 +2,7 @@
 
 Only the watcher reads the environment. Slack settings:
 `SLACK_BOT_TOKEN` (Web API), `SLACK_API_URL` (base URL; default Slack's), `SLACK_SIGNING_SECRET`
-(button clicks over HTTP), `SLACK_APP_TOKEN` (reserved for Socket Mode). A playbook's
+(button clicks over HTTP), `SLACK_APP_TOKEN` (button clicks over Socket Mode). A playbook's
 `respond.slack.webhook_url_env` and `respond.webhook.secret_env` name further variables.
 """
 
@@ -114,6 +114,7 @@ class DeliveryConfig:
     slack_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API
     signing_secret: str = ""
+    app_token: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +128,7 @@ class DeliveryConfig:
             slack_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", "") or DEFAULT_SLACK_API,
             signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            app_token=env.get("SLACK_APP_TOKEN", ""),
             env=dict(env),
         )
 

@@ -16,6 +16,7 @@ from watcher.interactivity import actions_route
 from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.service import Service, install_signal_handlers
+from watcher.socket_mode import start_socket_mode
 from watcher.sources.base import Source
 from watcher.sources.replay import ReplaySource, file_lines
 
@@ -100,6 +101,10 @@ async def run_service(
             routes=routes,
             on_refresh=refresh,
         )
+        socket = None
+        if config.app_token:
+            socket = await start_socket_mode(delivery, config.app_token, config.slack_api_url)
+            log.info("Slack buttons: Socket Mode connected with SLACK_APP_TOKEN")
         try:
             async with service as svc:
                 log.info(
@@ -113,6 +118,8 @@ async def run_service(
                 leftover.cancel()
                 await asyncio.gather(leftover, return_exceptions=True)
         finally:
+            if socket is not None:
+                await socket.close()  # type: ignore[no-untyped-call]
             await delivery.aclose()
         log.info("stopped cleanly")
     return 0

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 
 
 @dataclass
@@ -48,6 +49,10 @@ class FakeSlack:
     hung: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     names: set[str] = field(default_factory=set)  # channel names seen, for conversations.list
+    #: Socket Mode: envelopes to push to the next client that connects, and its acks.
+    envelopes: list[dict[str, Any]] = field(default_factory=list)
+    acks: list[str] = field(default_factory=list)
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
     _count: int = 0
 
     def trouble(self, method: str, *items: tuple[Any, ...]) -> None:
@@ -56,6 +61,7 @@ class FakeSlack:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/link", self._socket)
         return app
 
     @staticmethod
@@ -87,6 +93,11 @@ class FakeSlack:
         body = await self._body(request)
         call = Call(method, body)
         self.calls.append(call)
+        if method == "apps.connections.open":
+            if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            url = f"ws://{request.host}/link"
+            return web.json_response({"ok": True, "url": url})
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         queue = self.troubles.get(method)
@@ -115,6 +126,21 @@ class FakeSlack:
                 return web.json_response({"ok": False, "error": "fatal_error"}, status=500)
         call.body["_answered"] = "ok"
         return web.json_response(self._answer(method, body))
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, push the queued envelopes, record the acks."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_str(orjson.dumps({"type": "hello", "num_connections": 1}).decode())
+        for envelope in self.envelopes:
+            await ws.send_str(orjson.dumps(envelope).decode())
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                envelope_id = orjson.loads(message.data).get("envelope_id")
+                if envelope_id:
+                    self.acks.append(str(envelope_id))
+                    self.acked.set()
+        return ws
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "chat.postMessage":

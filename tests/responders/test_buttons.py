@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import pytest
@@ -15,10 +15,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.responders.conftest import Clock, alert, delivery_for
-from tests.responders.fake_slack import FakeSlack
+from tests.responders.fake_slack import APP_TOKEN, FakeSlack
+from tests.watcher.test_service import wait_for
 from watcher.delivery import Delivery
 from watcher.interactivity import PATH, actions_route
 from watcher.metrics import Metrics
+from watcher.socket_mode import start_socket_mode
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 Server = tuple[FakeSlack, str]
@@ -156,3 +158,20 @@ async def test_after_not_a_campaign_updates_edit_quietly(
     assert fake.replies(top) == []
     assert top.edits == 3  # the click, then each update
     assert top.text.startswith("Campaign on waste (over)")
+
+
+async def test_socket_mode_click_is_acknowledged_recorded_and_shown(
+    posted: tuple[FakeSlack, Delivery, str], fake_slack: tuple[FakeSlack, str]
+) -> None:
+    fake, delivery, _ = posted
+    payload = json.loads(parse_qs(click_body("groundswell_ack").decode())["payload"][0])
+    fake.envelopes.append({"envelope_id": "env-1", "type": "interactive", "payload": payload})
+    client = await start_socket_mode(delivery, APP_TOKEN, fake_slack[1])
+    try:
+        await fake.acked.wait()
+        await wait_for(lambda: fake.top_level("#alerts")[0].edits >= 1)
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+    assert fake.acks == ["env-1"]
+    assert [f.action for f in delivery.outbox.feedback("waste-1")] == ["ack"]
+    assert "Acknowledged by <@U0ACK>" in json.dumps(fake.top_level("#alerts")[0].blocks)

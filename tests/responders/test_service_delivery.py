@@ -9,13 +9,15 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import aiohttp
 from prometheus_client import CollectorRegistry
 
+from responders.outbox import Outbox
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
 from tests.responders.conftest import Clock
-from tests.responders.fake_slack import TOKEN, FakeSlack
+from tests.responders.fake_slack import APP_TOKEN, TOKEN, FakeSlack
 from tests.responders.test_buttons import SECRET, click_body, signed
 from tests.watcher.test_engine import background, crowd, lines
 from tests.watcher.test_service import wait_for
@@ -103,7 +105,12 @@ async def test_groundswell_run_wires_slack_buttons_and_the_outbox_from_the_envir
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_API_URL": url,
         "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_APP_TOKEN": APP_TOKEN,
     }
+    early = json.loads(
+        parse_qs(click_body("groundswell_not_campaign", "waste|old").decode())["payload"][0]
+    )
+    fake.envelopes.append({"envelope_id": "env-9", "type": "interactive", "payload": early})
     proc = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "watcher", "run", "--playbooks", str(playbook)),
         *("--source", f"file:{posts}", "--http-port", str(port)),
@@ -126,3 +133,7 @@ async def test_groundswell_run_wires_slack_buttons_and_the_outbox_from_the_envir
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert "Acknowledged by <@U0ACK>" in json.dumps(fake.top_level("#alerts")[0].blocks)
+    assert fake.acks == ["env-9"]  # the Socket Mode click was acknowledged and recorded
+    outbox = Outbox(tmp_path / "outbox.db")
+    assert [f.action for f in outbox.feedback("old")] == ["not_campaign"]
+    outbox.close()
