@@ -16,7 +16,7 @@ from watcher.interactivity import actions_route
 from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.service import Service, install_signal_handlers
-from watcher.socket_mode import start_socket_mode
+from watcher.socket_mode import SocketModeError, start_socket_mode
 from watcher.sources.base import Source
 from watcher.sources.replay import ReplaySource, file_lines
 
@@ -103,8 +103,11 @@ async def run_service(
         )
         socket = None
         if config.app_token:
-            socket = await start_socket_mode(delivery, config.app_token, config.slack_api_url)
-            log.info("Slack buttons: Socket Mode connected with SLACK_APP_TOKEN")
+            try:
+                socket = await start_socket_mode(delivery, config.app_token, config.slack_api_url)
+                log.info("Slack buttons: Socket Mode connected with SLACK_APP_TOKEN")
+            except SocketModeError as exc:
+                log.error("%s", exc)
         try:
             async with service as svc:
                 log.info(

@@ -10,6 +10,8 @@ import logging
 import time
 from collections.abc import Callable
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -22,6 +24,10 @@ from watcher.delivery import Delivery
 log = logging.getLogger("groundswell")
 
 
+class SocketModeError(RuntimeError):
+    """Slack would not open a Socket Mode connection for this app token."""
+
+
 async def start_socket_mode(
     delivery: Delivery,
     app_token: str,
@@ -29,8 +35,20 @@ async def start_socket_mode(
     *,
     now: Callable[[], float] = time.time,
 ) -> SocketModeClient:
-    """Connect and start handling button clicks; `await client.close()` to stop."""
-    client = SocketModeClient(app_token=app_token, web_client=AsyncWebClient(base_url=api_url))
+    """Connect and start handling button clicks; `await client.close()` to stop.
+
+    Raises `SocketModeError` when Slack refuses the token, instead of retrying for ever as
+    slack_sdk's `connect()` would, so a bad token cannot stop the service from starting.
+    """
+    web_client = AsyncWebClient(base_url=api_url)
+    try:
+        await web_client.apps_connections_open(app_token=app_token)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        raise SocketModeError(
+            f"SLACK_APP_TOKEN: apps.connections.open failed ({exc}); use an app-level token "
+            "(xapp-…) with the connections:write scope, or unset it to use the HTTP endpoint"
+        ) from exc
+    client = SocketModeClient(app_token=app_token, web_client=web_client)
 
     async def on_request(socket: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         await socket.send_socket_mode_response(SocketModeResponse(request.envelope_id))

@@ -20,7 +20,7 @@ from tests.watcher.test_service import wait_for
 from watcher.delivery import Delivery
 from watcher.interactivity import PATH, actions_route
 from watcher.metrics import Metrics
-from watcher.socket_mode import start_socket_mode
+from watcher.socket_mode import SocketModeError, start_socket_mode
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 Server = tuple[FakeSlack, str]
@@ -175,3 +175,11 @@ async def test_socket_mode_click_is_acknowledged_recorded_and_shown(
     assert fake.acks == ["env-1"]
     assert [f.action for f in delivery.outbox.feedback("waste-1")] == ["ack"]
     assert "Acknowledged by <@U0ACK>" in json.dumps(fake.top_level("#alerts")[0].blocks)
+
+
+async def test_socket_mode_with_a_bad_app_token_fails_clearly(
+    posted: tuple[FakeSlack, Delivery, str], fake_slack: tuple[FakeSlack, str]
+) -> None:
+    _, delivery, _ = posted
+    with pytest.raises(SocketModeError, match=r"apps\.connections\.open failed"):
+        await start_socket_mode(delivery, "xapp-wrong", fake_slack[1])
