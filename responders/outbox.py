@@ -163,13 +163,6 @@ class Outbox:
         ).fetchone()
         return None if row is None else Thread(row[0], row[1], decode(row[2]))
 
-    def threads_for(self, campaign_id: str) -> list[tuple[str, Thread]]:
-        rows = self._db.execute(
-            "SELECT responder, channel_id, ts, alert FROM threads WHERE campaign_id = ?",
-            (campaign_id,),
-        ).fetchall()
-        return [(r, Thread(c, t, decode(a))) for r, c, t, a in rows]
-
     def save_thread(self, responder: str, alert: Alert, channel_id: str, ts: str) -> None:
         self._db.execute(
             "INSERT INTO threads (responder, campaign_id, channel_id, ts, alert)"

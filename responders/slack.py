@@ -11,6 +11,7 @@ responder looks for that key in the channel or thread before posting again.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -72,10 +73,14 @@ class SlackResponder:
         self.outbox = outbox
         self.link_template = link_template
         self.name = f"slack:{channel}"
+        # A click's redraw and an update's edit must not interleave, or the older state
+        # could be written last.
+        self._lock = asyncio.Lock()
 
     async def deliver(self, job: Job) -> Delivery:
         try:
-            return await self._deliver(job)
+            async with self._lock:
+                return await self._deliver(job)
         except SlackApiError as exc:
             return _failure(self.name, exc)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -113,6 +118,15 @@ class SlackResponder:
             link_template=self.link_template,
             snooze_hours=self.snooze_hours,
         )
+
+    async def refresh(self, campaign_id: str) -> bool:
+        """Redraw the campaign's top message here (after a click); False if it has none."""
+        async with self._lock:
+            thread = self.outbox.thread(self.name, campaign_id)
+            if thread is None:
+                return False
+            await self.redraw(thread.alert, thread)
+            return True
 
     async def redraw(self, alert: Alert, thread: Thread) -> None:
         """Edit the top message to `alert`'s state with the feedback recorded so far."""

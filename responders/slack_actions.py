@@ -79,10 +79,6 @@ async def apply_click(
         who = click.user_name or click.user_id
         outbox.snooze(click.playbook, now + respond.snooze_hours * 3600.0, who)
     redrawn = 0
-    by_name = {responder.name: responder for responder in slack.values()}
-    for name, thread in outbox.threads_for(click.campaign_id):
-        responder = by_name.get(name)
-        if responder is not None:
-            await responder.redraw(thread.alert, thread)
-            redrawn += 1
+    for responder in {r.name: r for r in slack.values()}.values():
+        redrawn += await responder.refresh(click.campaign_id)
     return redrawn
