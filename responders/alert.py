@@ -26,6 +26,22 @@ class SamplePost:
 
 
 @dataclass(frozen=True, slots=True)
+class VoiceCandidate:
+    """An account in the surge whose posts other people picked up.
+
+    The watcher fills these in; `responders.voices` decides who may be shown.
+    """
+
+    account: str
+    engagers: int  # distinct people who reshared or replied to its posts in the surge
+    posts: int  # its own posts in the surge
+    followers: int | None = None  # as reported by the source, if it does
+    seen_before: bool = False  # it posted on the issue before the surge began
+    top_post_engagers: int = 0  # distinct engagers of its single most picked-up post
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Surge:
     """The facts of a detected campaign at one moment of its life."""
 
@@ -47,6 +63,9 @@ class Surge:
     emerging_terms: tuple[str, ...] = ()
     sources: tuple[tuple[str, datetime], ...] = ()
     samples: tuple[SamplePost, ...] = ()
+    voice_candidates: tuple[VoiceCandidate, ...] = ()
+    #: Texts of posts in the surge (a bounded sample) for ranking and spotting requests.
+    texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

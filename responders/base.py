@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from responders.alert import Alert
 
@@ -15,6 +15,10 @@ class Delivery:
     responder: str
     outcome: Outcome
     reason: str = ""
+    #: Seconds the far end asked us to wait before trying again (HTTP 429 Retry-After).
+    retry_after: float = 0.0
+    #: True when trying again cannot help (bad token, unknown channel, rejected blocks).
+    permanent: bool = False
 
 
 class Responder(Protocol):
@@ -23,3 +27,41 @@ class Responder(Protocol):
     async def send(self, alert: Alert) -> Delivery: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One alert for one channel, as the outbox hands it over."""
+
+    key: str  # unique per alert and channel, the same across restarts
+    alert: Alert
+    attempt: int = 1  # > 1 when an earlier attempt may have reached the far end
+    quiet: bool = False  # inside the campaign's cooldown: edit in place, do not ping
+
+
+@runtime_checkable
+class OutboxResponder(Protocol):
+    """A responder that takes jobs from the outbox (Slack, webhook): it may thread, edit, or
+    check whether an in-doubt earlier attempt already got through."""
+
+    name: str
+
+    async def deliver(self, job: Job) -> Delivery: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Plain:
+    """Adapts a simple `Responder` to the outbox: quiet updates are skipped."""
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.name = responder.name
+
+    async def deliver(self, job: Job) -> Delivery:
+        if job.quiet:
+            return Delivery(self.name, "suppressed", "cooldown")
+        return await self.responder.send(job.alert)
+
+    async def aclose(self) -> None:
+        await self.responder.aclose()

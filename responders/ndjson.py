@@ -17,10 +17,9 @@ def dump_alert(alert: Alert) -> bytes:
 class NdjsonResponder:
     """Writes alerts to a binary stream; the caller owns opening and closing it."""
 
-    name = "ndjson"
-
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, *, name: str = "ndjson") -> None:
         self._stream = stream
+        self.name = name
 
     async def send(self, alert: Alert) -> Delivery:
         try:

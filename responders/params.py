@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+
+#: The delivery channels a playbook can choose.
+Channel = Literal["console", "slack", "webhook", "ndjson"]
+_ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class _Closed(BaseModel):
@@ -39,13 +45,99 @@ class Offer(_Closed):
 class SlackParams(_Closed):
     """Where a Slack alert goes."""
 
-    channel: str = Field(min_length=1, description="Channel name or id, e.g. #campaign-alerts.")
+    channel: str = Field(
+        min_length=1,
+        description="Channel name or id, e.g. #campaign-alerts. An id (C0123…) lets a restarted "
+        "service check whether a message it was sending got through before posting it again.",
+    )
+    webhook_url_env: str | None = Field(
+        default=None,
+        pattern=_ENV_NAME,
+        description="Post through the incoming webhook whose URL is in this environment "
+        "variable instead of the bot token. Webhooks cannot thread or edit: each alert is a "
+        "new message and there are no buttons.",
+    )
+
+
+class WebhookParams(_Closed):
+    """A generic JSON webhook: each alert is POSTed as the alerts NDJSON object."""
+
+    url: AnyHttpUrl = Field(description="Where to POST, starting with https://")
+    secret_env: str | None = Field(
+        default=None,
+        pattern=_ENV_NAME,
+        description="Environment variable holding the HMAC key; when set, each request carries "
+        "`X-Groundswell-Signature: v1=<hex HMAC-SHA256 of 'v1:<timestamp>:<body>'>` and "
+        "`X-Groundswell-Timestamp`.",
+    )
+
+
+class NdjsonParams(_Closed):
+    """Append alerts to a local NDJSON file."""
+
+    path: str = Field(min_length=1, description="File to append alert lines to.")
+
+
+class VoiceDiscovery(_Closed):
+    """Finding other voices in the surge itself, under the people-safety rule."""
+
+    enabled: bool = Field(default=True, description="Look for voices among the surge's accounts.")
+    min_engagers: int = Field(
+        default=5,
+        ge=1,
+        description="Distinct people who must have reshared or replied to an account's posts in "
+        "the surge before it is considered.",
+    )
+    min_followers: int = Field(
+        default=10_000,
+        ge=0,
+        description="Followers that give an account public standing. Below this (and not in "
+        "`voices`) it is never shown, however viral one post went.",
+    )
+    min_reshares: int = Field(
+        default=200,
+        ge=1,
+        description="Distinct resharers across several posts that also give public standing.",
+    )
+    max_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="An account writing more than this share of the surge's posts is treated as "
+        "a flood account and never listed.",
+    )
+    max_listed: int = Field(default=3, ge=0, description="At most this many found voices.")
 
 
 class RespondParams(_Closed):
     """What the team gets when a campaign is detected, and where."""
 
+    channels: tuple[Channel, ...] | None = Field(
+        default=None,
+        description="Where alerts go: any of console, slack, webhook, ndjson. Unset means the "
+        "console plus every channel that has its own section below.",
+    )
     slack: SlackParams | None = Field(default=None, description="Post alerts to Slack.")
+    webhook: WebhookParams | None = Field(default=None, description="POST alerts as JSON.")
+    ndjson: NdjsonParams | None = Field(default=None, description="Append alerts to a file.")
+    cooldown_minutes: float = Field(
+        default=30.0,
+        ge=0,
+        description="Per campaign: after a message, later updates in this many minutes (of "
+        "event time) only edit the top message instead of replying in the thread. The end of a "
+        "campaign is always posted.",
+    )
+    snooze_hours: float = Field(
+        default=6.0, gt=0, description="How long the Snooze button silences this playbook."
+    )
+    link_url: str = Field(
+        default="",
+        description="Link back for more, with {playbook} and {campaign_id} filled in, e.g. "
+        "https://dash.example/c/{campaign_id}.",
+    )
+    discover_voices: VoiceDiscovery = Field(
+        default_factory=VoiceDiscovery, description="Voices found in the surge."
+    )
     resources: tuple[Resource, ...] = Field(
         default=(), description="Ready resources to share, in order of preference."
     )
@@ -55,3 +147,20 @@ class RespondParams(_Closed):
     offers: tuple[Offer, ...] = Field(
         default=(), description="Offers of support for the most active people."
     )
+
+    @model_validator(mode="after")
+    def _channels_have_sections(self) -> RespondParams:
+        for channel in self.channels or ():
+            if channel != "console" and getattr(self, channel) is None:
+                raise ValueError(
+                    f"channels lists {channel!r} but there is no `{channel}:` section; "
+                    f"add one or remove {channel!r}"
+                )
+        return self
+
+    def selected(self) -> tuple[Channel, ...]:
+        """The channels this playbook delivers to."""
+        if self.channels is not None:
+            return self.channels
+        configured: tuple[Channel, ...] = ("slack", "webhook", "ndjson")
+        return ("console", *(c for c in configured if getattr(self, c) is not None))

@@ -19,6 +19,8 @@ from watcher.post import Post
 HISTORY_BUCKETS = 24
 #: Posts remembered per campaign for samples; reshare counts are kept for all.
 MAX_REMEMBERED_POSTS = 2_000
+#: Distinct resharers/repliers remembered per post (enough to tell a voice from a viral post).
+MAX_ENGAGERS = 5_000
 
 _HASHTAG = re.compile(r"#(\w+)")
 
@@ -42,6 +44,8 @@ class Bucket:
     reshares: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Post] = field(default_factory=dict)
     sources: dict[str, float] = field(default_factory=dict)
+    engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
+    followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
 
     def add(self, post: Post, terms: Iterable[int], timestamp: float) -> None:
         self.posts += 1
@@ -55,6 +59,15 @@ class Bucket:
         source = post.source or "unknown"
         if source not in self.sources:
             self.sources[source] = timestamp
+        target = post.reshare_of or post.reply_to
+        if target:
+            people = self.engagers.setdefault(target, set())
+            if len(people) < MAX_ENGAGERS:
+                people.add(post.author)
+        if post.author_followers is not None:
+            self.followers[post.author] = max(
+                post.author_followers, self.followers.get(post.author, 0)
+            )
 
     def stats(self) -> BucketStats:
         top = max(self.authors.values(), default=0)
@@ -74,6 +87,8 @@ class CampaignTally:
     reshares: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Post] = field(default_factory=dict)
     sources: dict[str, float] = field(default_factory=dict)
+    engagers: dict[str, set[str]] = field(default_factory=dict)
+    followers: dict[str, int] = field(default_factory=dict)
 
     def absorb(self, bucket: Bucket) -> None:
         self.posts += bucket.posts
@@ -86,6 +101,14 @@ class CampaignTally:
             self.examples.setdefault(post_id, post)
         for source, first in bucket.sources.items():
             self.sources[source] = min(first, self.sources.get(source, first))
+        for post_id, people in bucket.engagers.items():
+            mine = self.engagers.get(post_id)
+            if mine is None and len(self.engagers) < MAX_REMEMBERED_POSTS:
+                mine = self.engagers[post_id] = set()
+            if mine is not None and len(mine) < MAX_ENGAGERS:
+                mine |= people
+        for author, count in bucket.followers.items():
+            self.followers[author] = max(count, self.followers.get(author, 0))
 
     @property
     def top_author_share(self) -> float:

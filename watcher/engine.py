@@ -22,6 +22,7 @@ from watcher.buckets import Bucket, CampaignTally, History
 from watcher.matcher import normalise
 from watcher.playbook import Playbook, build_matcher
 from watcher.post import Post, PostError, post_from_json
+from watcher.voices import remember_authors, surge_texts, voice_candidates
 
 #: Own-post ids remembered per engine, so reshares of them can be recognised.
 MAX_OWN_IDS = 50_000
@@ -72,6 +73,7 @@ class PlaybookRuntime:
         self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
         self._term_tags = {_bare(t) for t in playbook.watch.terms}
+        self.known_authors: dict[str, float] = {}  # who spoke on the issue outside a surge
 
     #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
     STATE = ("detector", "history", "open", "first_start", "campaign", "last", "_tag_base")
@@ -144,6 +146,7 @@ class PlaybookRuntime:
             self.campaign.absorb(bucket)
         else:
             self._learn_tags(bucket)
+            remember_authors(self.known_authors, bucket)
         alert = self._alert(decision) if decision.transition else None
         if decision.state == "over":
             self.campaign = None
@@ -212,8 +215,10 @@ class PlaybookRuntime:
                 sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])
             ),
             samples=tuple(samples),
+            voice_candidates=voice_candidates(tally, self.known_authors),
+            texts=surge_texts(tally),
         )
-        return Alert(surge, build_brief(surge, pb.respond))
+        return Alert(surge, build_brief(surge, pb.respond, own_accounts=pb.watch.own_accounts))
 
 
 class Engine:

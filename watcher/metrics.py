@@ -83,6 +83,8 @@ class Metrics:
     batch_seconds: Histogram = field(init=False)
     checkpoint_age: Gauge = field(init=False)
     build: Info = field(init=False)
+    feedback: Counter = field(init=False)
+    outbox_rows: Gauge = field(init=False)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
     _playbooks: set[str] = field(default_factory=set, init=False)
     _last_checkpoint: float | None = field(default=None, init=False)
@@ -208,6 +210,19 @@ class Metrics:
         self.build = Info("groundswell_build", "Groundswell version.", registry=r)
         self.build.info({"version": _version()})
 
+        self.feedback = Counter(
+            "groundswell_feedback",
+            "Button clicks on alert messages (action: ack, snooze, not_campaign).",
+            ["playbook", "action"],
+            registry=r,
+        )
+        self.outbox_rows = Gauge(
+            "groundswell_outbox_rows",
+            "Alerts in the delivery outbox by status (pending, sent, suppressed, gave_up, failed).",
+            ["status"],
+            registry=r,
+        )
+
     # -- label sets known up front ---------------------------------------------------------
     def init_labels(
         self,
@@ -265,6 +280,34 @@ class Metrics:
             self.alerts.remove(name, kind)
         for key in [k for k in self._seen if k[1] == name and k[0] in ("matched", "own")]:
             del self._seen[key]
+
+    def observe_outbox_store(
+        self,
+        outbox: dict[str, int],
+        feedback: dict[tuple[str, str], int],
+        by_responder: dict[tuple[str, str], int] | None = None,
+    ) -> None:
+        """Read at scrape time from the delivery outbox (SQLite, so it survives restarts):
+        rows by status, button clicks, and what each channel behind the outbox did this run
+        (sent, suppressed, retried, failed)."""
+        for (responder, outcome), total in (by_responder or {}).items():
+            n = self._delta(("delivery", f"{responder}/{outcome}"), total)
+            if outcome == "retried":  # a retry follows a failed attempt
+                self.delivery_retries.labels(responder).inc(n)
+                self.delivery_failures.labels(responder).inc(n)
+                self.delivery_attempts.labels(responder).inc(n)
+                continue
+            self.deliveries.labels(responder, outcome).inc(n)
+            if outcome != "suppressed":
+                self.delivery_attempts.labels(responder).inc(n)
+            if outcome == "failed":
+                self.delivery_failures.labels(responder).inc(n)
+        for status in ("pending", "sent", "suppressed", "gave_up", "failed"):
+            self.outbox_rows.labels(status).set(outbox.get(status, 0))
+        self.outbox_depth.set(outbox.get("pending", 0))
+        for (playbook, action), total in feedback.items():
+            key = ("feedback", f"{playbook}/{action}")
+            self.feedback.labels(playbook, action).inc(self._delta(key, total))
 
     # -- pulled at scrape time -------------------------------------------------------------
     def _delta(self, key: tuple[str, str], total: int) -> int:

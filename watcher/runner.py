@@ -6,15 +6,20 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from responders.console import ConsoleResponder
 from watcher.dedup import Dedup
+from watcher.delivery import DeliveryConfig, build_delivery
+from watcher.interactivity import PATH as ACTIONS_PATH
+from watcher.interactivity import actions_route
+from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.record import Recorder
 from watcher.service import Service, install_signal_handlers
+from watcher.socket_mode import SocketModeError, start_socket_mode
 from watcher.sources.base import Source
 from watcher.sources.cursors import DEFAULT_STATE, CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
@@ -26,6 +31,7 @@ log = logging.getLogger("groundswell")
 DEMO_SCENARIO = "trafigura"
 DEMO_BACKFILL_S = 48 * 3600.0
 DEMO_SPEED = 3600.0
+DEFAULT_OUTBOX = "groundswell-outbox.sqlite3"
 
 
 def demo_source(workdir: Path) -> Source:
@@ -47,6 +53,7 @@ async def run_service(
     state: Path | None = None,
     options: Mapping[str, SourceOptions] | None = None,
     watch: Sequence[Path] = (),
+    outbox: Path | None = None,
 ) -> int:
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
@@ -82,6 +89,7 @@ async def run_service(
             recorder=recorder,
             watch=watch,
             state=state,
+            outbox=outbox,
         )
 
 
@@ -94,6 +102,7 @@ async def _serve(
     recorder: Recorder | None,
     watch: Sequence[Path],
     state: Path | None,
+    outbox: Path | None,
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
@@ -103,27 +112,62 @@ async def _serve(
                 DEMO_SPEED,
             )
             sources = [demo_source(Path(tmp))]
-            # the demo replays the same old events each time: keep its state throwaway
+            # the demo replays the same old events each time: keep its state and outbox
+            # throwaway, or a second run would restore the campaign and print nothing
             state = state or Path(tmp) / "demo-state.sqlite"
+            outbox = outbox or Path(tmp) / "demo-outbox.sqlite3"
         state = state or Path(DEFAULT_STATE)
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        async with Service(
+        config = DeliveryConfig.from_env(outbox or Path(DEFAULT_OUTBOX), sys.stdout)
+        delivery = build_delivery(playbooks, config)
+        routes = []
+        if config.signing_secret:
+            routes.append(actions_route(delivery, config.signing_secret))
+            log.info("Slack buttons: POST %s verifies SLACK_SIGNING_SECRET", ACTIONS_PATH)
+
+        def refresh(metrics: Metrics) -> None:
+            metrics.observe_outbox_store(
+                delivery.outbox.counts(),
+                delivery.outbox.feedback_counts(),
+                delivery.dispatcher.tally.by_responder,
+            )
+
+        service = Service(
             playbooks,
             sources,
-            [ConsoleResponder()],
+            [delivery.dispatcher],
             host=host,
             port=port,
+            routes=routes,
+            on_refresh=refresh,
             dedup=Dedup(),
             recorder=recorder,
             watch=watch,
             state=state,
-        ) as svc:
-            log.info(
-                "watching %d playbooks: %s; Ctrl-C to stop",
-                len(playbooks),
-                ", ".join(p.name for p in playbooks),
-            )
-            await svc.run(stop)
+        )
+        socket = None
+        if config.app_token:
+            try:
+                socket = await start_socket_mode(delivery, config.app_token, config.slack_api_url)
+                log.info("Slack buttons: Socket Mode connected with SLACK_APP_TOKEN")
+            except SocketModeError as exc:
+                log.error("%s", exc)
+        try:
+            async with service as svc:
+                log.info(
+                    "watching %d playbooks: %s; Ctrl-C to stop",
+                    len(playbooks),
+                    ", ".join(p.name for p in playbooks),
+                )
+                # what a previous run left undelivered goes out first, beside the pipeline
+                leftover = asyncio.create_task(delivery.dispatcher.drain(), name="outbox")
+                await svc.run(stop)
+                leftover.cancel()
+                await asyncio.gather(leftover, return_exceptions=True)
+        finally:
+            if socket is not None:
+                await socket.close()  # type: ignore[no-untyped-call]
+            await delivery.aclose()
         log.info("stopped cleanly")
     return 0

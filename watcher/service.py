@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -59,6 +59,8 @@ class Service:
         reload_debounce_ms: int = DEBOUNCE_MS,
         state: Path | None = None,
         checkpoint_seconds: float = 60.0,
+        routes: Sequence[web.RouteDef] = (),
+        on_refresh: Callable[[Metrics], None] | None = None,
     ) -> None:
         self.engine = Engine(playbooks)
         self.state, self.checkpoint_seconds = state, checkpoint_seconds
@@ -91,6 +93,8 @@ class Service:
         self.dedup = dedup
         self.recorder = recorder
         self.source_buffer = source_buffer
+        self.routes = list(routes)  # e.g. Slack's interactivity endpoint
+        self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
 
     # -- HTTP ------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -102,6 +106,7 @@ class Service:
             routes = getattr(source, "routes", None)
             if callable(routes):
                 app.router.add_routes(routes())
+        app.add_routes(self.routes)
         return app
 
     async def _metrics_handler(self, request: web.Request) -> web.StreamResponse:
@@ -128,6 +133,8 @@ class Service:
         self.metrics.observe_clock(now)
         self.metrics.queue_depth.labels("posts").set(self._posts.qsize())
         self.metrics.queue_depth.labels("alerts").set(self._alerts.qsize())
+        if self.on_refresh is not None:
+            self.on_refresh(self.metrics)
 
     # -- checkpoints -----------------------------------------------------------------------
     def _restore(self) -> None:

@@ -110,7 +110,8 @@ async def stack(tmp: Path, prometheus_bin: str) -> AsyncIterator[Stack]:
     groundswell = (
         *(sys.executable, "-m", "watcher", "run", "--playbooks", str(PLAYBOOKS)),
         *("--source", f"file:{posts}?speed={SPEED}", "--http-port", str(gs_port)),
-        *("--state", str(tmp / "state.sqlite"), "--no-reload"),
+        *("--state", str(tmp / "state.sqlite"), "--outbox", str(tmp / "outbox.sqlite3")),
+        "--no-reload",
     )
     async with (
         aiohttp.ClientSession() as http,

@@ -49,7 +49,7 @@ def test_brief_puts_resources_matching_the_surge_first_and_says_why() -> None:
         ("Gag orders, explained", "covers gag order"),
         ("Annual review", "ready to share on this issue"),
     ]
-    assert ALERT.brief.voices[0].why == "free legal advice"
+    assert ALERT.brief.voices[0].why == "in the playbook: free legal advice"
     assert ALERT.brief.offers[0].why == "for: venue"
 
 

@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from responders.base import Responder
-from responders.console import ConsoleResponder
+from responders.dispatch import Dispatcher
 from responders.ndjson import dump_alert
 from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
+from watcher.delivery import Delivery, DeliveryConfig, build_delivery
 from watcher.engine import Engine
+from watcher.playbook import Playbook
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
 
@@ -33,15 +35,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     engine = Engine(playbooks)
     progress = sys.stderr.isatty() and not args.quiet
     out: BinaryIO = args.alerts_out.open("wb") if args.alerts_out else sys.stdout.buffer
-    responders: list[Responder] = [ConsoleResponder(sys.stderr)] if args.deliver else []
     started = time.perf_counter()
     alerts = 0
+    runner = asyncio.Runner()  # one event loop for the whole replay: the HTTP session lives on it
+    delivery: Delivery | None = None
+    tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
+    if args.deliver:
+        outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
+        config = DeliveryConfig.from_env(outbox, sys.stderr)
+        delivery = runner.run(_build(playbooks, config, args.retry_first))
+    dispatcher = delivery.dispatcher if delivery else None
     try:
         with args.posts.open("rb") as handle:
             total = max(args.posts.stat().st_size, 1)
             for lines in _chunks(handle):
                 engine.feed_lines(lines, source="replay")
-                alerts += _emit(engine, out, responders)
+                alerts += _emit(engine, out, dispatcher, runner)
                 if progress:
                     done = handle.tell() / total
                     print(
@@ -50,12 +59,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
         engine.flush()
-        alerts += _emit(engine, out, responders)
+        alerts += _emit(engine, out, dispatcher, runner)
+        if dispatcher is not None:  # also what an earlier, interrupted run left pending
+            runner.run(dispatcher.drain())
     finally:
         if args.alerts_out:
             out.close()
         else:
             out.flush()
+        if delivery is not None:
+            runner.run(delivery.aclose())
+        runner.close()
+        tmp.cleanup()
     elapsed = time.perf_counter() - started
     s = engine.stats
     rate = s.received / elapsed if elapsed > 0 else math.inf
@@ -69,15 +84,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     if s.malformed and s.last_error:
         print(f"replay: last malformed line: {s.last_error}", file=sys.stderr)
+    if dispatcher is not None:
+        t = dispatcher.tally
+        print(
+            f"replay: delivered {t.sent}, suppressed {t.suppressed}, retried {t.retried}, "
+            f"failed {t.failed}",
+            file=sys.stderr,
+        )
+        return 1 if t.failed else 0
     return 0
 
 
-def _emit(engine: Engine, out: BinaryIO, responders: Sequence[Responder]) -> int:
+async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
+    return build_delivery(playbooks, config, retry_first=first)
+
+
+def _emit(
+    engine: Engine, out: BinaryIO, dispatcher: Dispatcher | None, runner: asyncio.Runner
+) -> int:
     alerts = engine.drain_alerts()
     for alert in alerts:
         out.write(dump_alert(alert))
-        for responder in responders:
-            asyncio.run(responder.send(alert))
+        if dispatcher is not None:
+            dispatcher.enqueue(alert)  # stored before anything is sent
+    if dispatcher is not None and alerts:
+        runner.run(dispatcher.drain())
     return len(alerts)
 
 
@@ -86,6 +117,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay.add_argument("posts", type=Path, metavar="POSTS.ndjson")
     replay.add_argument("--playbooks", type=Path, nargs="+", default=[DEFAULT_PLAYBOOKS])
     replay.add_argument("--alerts-out", type=Path, help="write alerts NDJSON here (stdout)")
-    replay.add_argument("--deliver", action="store_true", help="also send through responders")
+    replay.add_argument(
+        "--deliver",
+        action="store_true",
+        help="also send alerts through each playbook's responders (console on stderr; Slack "
+        "when SLACK_BOT_TOKEN is set), via the outbox",
+    )
+    replay.add_argument(
+        "--outbox",
+        type=Path,
+        help="SQLite outbox for --deliver; give the same file to a re-run after a crash to "
+        "deliver what is missing without duplicates (default: a fresh temporary one)",
+    )
+    replay.add_argument(
+        "--retry-first",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="first wait before retrying a failed delivery, doubling each time (0.5); "
+        "a 429's Retry-After is always honoured",
+    )
     replay.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     replay.set_defaults(func=cmd_replay)

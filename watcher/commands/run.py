@@ -52,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             state=state,
             options=options,
             watch=[] if args.no_reload else playbook_paths,
+            outbox=args.outbox,
         )
     )
 
@@ -78,5 +79,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-reload",
         action="store_true",
         help="do not watch the playbooks for changes (by default a valid edit goes live)",
+    )
+    run.add_argument(
+        "--outbox",
+        type=Path,
+        help="SQLite file for the delivery outbox, Slack threads and button feedback "
+        "(groundswell-outbox.sqlite3; the demo keeps a throwaway one)",
     )
     run.set_defaults(func=cmd_run)

@@ -43,7 +43,7 @@ async def _drain(stream: asyncio.StreamReader, log: list[str]) -> None:
         log.append(line.decode(errors="replace"))
 
 
-async def start(args: list[str], env: dict[str, str]) -> AsyncIterator[Running]:
+async def start(args: list[str], env: dict[str, str], workdir: Path) -> AsyncIterator[Running]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -57,6 +57,7 @@ async def start(args: list[str], env: dict[str, str]) -> AsyncIterator[Running]:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **env},
+        cwd=workdir,  # default state and outbox files land here, not in the repository
     )
     assert proc.stderr is not None
     log: list[str] = []
@@ -103,7 +104,7 @@ async def test_jetstream_run_records_every_post_once_across_drops_and_a_restart(
     async with serving(fake.app()) as server:
         url = str(server.make_url("/subscribe")).replace("http://", "ws://")
         args = ["--source", f"jetstream:{url}", "--record", str(out), "--state", str(state)]
-        async for run in start(args, {}):
+        async for run in start(args, {}, tmp_path):
             await wait_until(lambda: len(recorded(out)) >= 770)  # held at the gate
             status, body = await run.get("/readyz")
             health = orjson.loads(body)["source_health"][f"jetstream:{url}"]
@@ -113,7 +114,7 @@ async def test_jetstream_run_records_every_post_once_across_drops_and_a_restart(
             await stop(run)
         fake.gate.set()
         fake.live += 200  # the live tip moves on while we are down
-        async for run in start(args, {}):
+        async for run in start(args, {}, tmp_path):
             await wait_until(lambda: len(recorded(out)) >= 2000)
             _, metrics = await run.get("/metrics")
             await stop(run)
@@ -138,7 +139,7 @@ async def test_mastodon_run_from_a_config_file_records_every_post_once_with_back
             f"sources:\n  - {{spec: 'mastodon:{base}', token_env: MY_BOT_TOKEN}}\n"
             f"record: {out}\nstate: {tmp_path / 'state.sqlite'}\n"
         )
-        async for run in start(["--config", str(config)], {"MY_BOT_TOKEN": "bot-token"}):
+        async for run in start(["--config", str(config)], {"MY_BOT_TOKEN": "bot-token"}, tmp_path):
             await wait_until(lambda: len(recorded(out)) >= 900)
             status, body = await run.get("/readyz")
             _, metrics = await run.get("/metrics")

@@ -1,0 +1,40 @@
+"""Escaping and clipping hold for any text (hypothesis)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from responders.slack_text import clip, escape, link
+
+ENTITY_CUT = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+@given(st.text(), st.integers(min_value=1, max_value=400))
+def test_clip_is_escaped_bounded_and_never_cuts_an_entity(text: str, limit: int) -> None:
+    out = clip(text, limit)
+    assert len(out) <= limit
+    assert "<" not in out
+    assert ">" not in out
+    assert not ENTITY_CUT.search(out)
+
+
+@given(st.text(alphabet="<>&|@!abc ", max_size=60))
+def test_escape_round_trips_through_slack_unescaping(text: str) -> None:
+    unescaped = escape(text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert unescaped == text
+
+
+@given(st.text(), st.text())
+def test_a_link_opens_at_most_one_control_sequence_and_it_is_ours(url: str, label: str) -> None:
+    out = link(url, label)
+    assert out.count("<") <= 1
+    if out.startswith("<"):
+        assert out.endswith(">")
+        assert out.count(">") == 1
+        assert out[1:].startswith(("http://", "https://"))
+        assert "|" in out
+    else:
+        assert "<" not in out
