@@ -72,6 +72,13 @@ def posts(
         yield orjson.dumps(post) + b"\n"
 
 
-def write_posts(path: Path, n: int, groups: list[list[str]], *, authors: int = 1_000_000) -> None:
+def write_posts(
+    path: Path,
+    n: int,
+    groups: list[list[str]],
+    *,
+    authors: int = 1_000_000,
+    span_s: float = 2 * 86400,
+) -> None:
     with path.open("wb") as handle:
-        handle.writelines(posts(n, groups, authors=authors))
+        handle.writelines(posts(n, groups, authors=authors, span_s=span_s))

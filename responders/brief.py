@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
-
 from responders.alert import Brief, BriefItem, Surge
 from responders.params import Resource, RespondParams
 from responders.requests import rank_offers
@@ -73,6 +70,10 @@ def rank_resources(surge: Surge, resources: Sequence[Resource]) -> list[BriefIte
     """
     if not resources:
         return []
+    # scikit-learn takes 1.5 s to import; only a surge needs it, not every CLI start-up
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import linear_kernel
+
     query = surge_text(surge)
     docs = [_document(r) for r in resources]
     scores = [0.0] * len(resources)

@@ -26,6 +26,7 @@ STATE_CODES = {"quiet": 0, "emerging": 1, "escalating": 2, "peaked": 3, "subsidi
 ALERT_KINDS = ("new", "update")
 OUTCOMES = ("sent", "failed", "suppressed")
 #: Engine time per batch of up to 500 posts: sub-millisecond to a few seconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -81,6 +82,7 @@ class Metrics:
     queue_depth: Gauge = field(init=False)
     queue_capacity: Gauge = field(init=False)
     batch_seconds: Histogram = field(init=False)
+    decision_latency: Histogram = field(init=False)
     checkpoint_age: Gauge = field(init=False)
     build: Info = field(init=False)
     feedback: Counter = field(init=False)
@@ -201,6 +203,13 @@ class Metrics:
             "groundswell_batch_seconds",
             "Engine time per batch of posts (match, bucket, detect).",
             buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.decision_latency = Histogram(
+            "groundswell_decision_latency_seconds",
+            "From a batch's receipt (POST /ingest) or admission (other feeds) to the engine's "
+            "decision on it: queueing plus matching, bucketing and detection.",
+            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.checkpoint_age = gauge(

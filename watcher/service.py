@@ -81,7 +81,8 @@ class Service:
             if watch
             else None
         )
-        self._posts: asyncio.Queue[Sequence[Post]] = asyncio.Queue(POSTS_QUEUE)
+        # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
+        self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics.init_labels(
             sources=[s.name for s in self.sources],
@@ -185,6 +186,7 @@ class Service:
 
     async def _admit(self, source: Source, batch: list[Post]) -> None:
         """Deduplicate across sources, record, then queue for the engine (waiting if full)."""
+        received_at = getattr(batch, "received_at", None) or asyncio.get_running_loop().time()
         if self.dedup is not None:
             fresh = self.dedup.fresh(batch)
             source.health.duplicates += len(batch) - len(fresh)
@@ -193,14 +195,16 @@ class Service:
             return
         if self.recorder is not None:
             self.recorder.write(batch)
-        await self._posts.put(batch)
+        await self._posts.put((received_at, batch))
 
     async def _detect(self) -> None:
         while True:
-            batch = await self._posts.get()
+            received_at, batch = await self._posts.get()
             try:
                 with self.metrics.batch_seconds.time():
                     self.engine.feed_posts(batch)
+                decided = asyncio.get_running_loop().time()
+                self.metrics.decision_latency.observe(max(decided - received_at, 0.0))
                 for alert in self.engine.drain_alerts():
                     self.metrics.alerts.labels(alert.surge.playbook, alert.surge.kind).inc()
                     await self._alerts.put(alert)

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import T0, PostFactory
-from watcher.engine import Engine
+from watcher.engine import Engine, rfc3339_seconds
 from watcher.playbook import Playbook
+from watcher.post import PostError, parse_timestamp
 
 MIN = 60.0
 
@@ -107,3 +113,42 @@ def test_replay_is_deterministic(mini_playbook: Playbook, make_post: PostFactory
     second = [a.to_json() for a in run(mini_playbook, posts).drain_alerts()]
     assert first
     assert first == second
+
+
+@given(
+    st.lists(
+        st.tuples(
+            # hypothesis takes naive bounds; the zone is added to the text below
+            st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2099, 1, 1)),  # noqa: DTZ001
+            st.sampled_from(["Z", "+00:00", "+02:00", "-05:30", ""]),
+            st.sampled_from([0, 3, 6]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_hot_path_time_parsing_agrees_with_the_validator(
+    stamps: list[tuple[datetime, str, int]],
+) -> None:
+    for moment, zone, digits in stamps:
+        text = moment.isoformat(timespec="seconds")
+        if digits:
+            text += "." + f"{moment.microsecond:06d}"[:digits]
+        text += zone
+        assert rfc3339_seconds(text) == parse_timestamp(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-04T00:00:61Z",
+        "2024-03-04T00:00:1²Z",
+        "2024-03-04T00:00:01.5e3Z",
+        "2024-03-04T00:00:01.5 Z",
+        "2024-03-04T00:00:-1Z",
+    ],
+)
+def test_hot_path_time_parsing_refuses_what_the_validator_refuses(text: str) -> None:
+    assert rfc3339_seconds(text) is None
+    with pytest.raises(PostError):
+        parse_timestamp(text)

@@ -10,14 +10,16 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from responders.dispatch import Dispatcher
 from responders.ndjson import dump_alert
 from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
-from watcher.delivery import Delivery, DeliveryConfig, build_delivery
 from watcher.engine import Engine
 from watcher.playbook import Playbook
+
+if TYPE_CHECKING:  # delivery pulls in aiohttp and slack-sdk: only --deliver pays for them
+    from responders.dispatch import Dispatcher
+    from watcher.delivery import Delivery, DeliveryConfig
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
 
@@ -41,6 +43,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     delivery: Delivery | None = None
     tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
     if args.deliver:
+        from watcher.delivery import DeliveryConfig
+
         outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
         config = DeliveryConfig.from_env(outbox, sys.stderr)
         delivery = runner.run(_build(playbooks, config, args.retry_first))
@@ -96,6 +100,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
+    from watcher.delivery import build_delivery
+
     return build_delivery(playbooks, config, retry_first=first)
 
 

@@ -9,6 +9,17 @@ from typing import Protocol
 from watcher.post import Post
 
 
+class Batch(list[Post]):
+    """Posts that arrived together, stamped with when they arrived (event-loop clock), so the
+    service can measure receipt-to-decision latency. Sources may yield plain lists."""
+
+    __slots__ = ("received_at",)
+
+    def __init__(self, posts: list[Post], received_at: float) -> None:
+        super().__init__(posts)
+        self.received_at = received_at
+
+
 @dataclass(slots=True)
 class SourceHealth:
     """What `/readyz` and the metrics show about one source."""

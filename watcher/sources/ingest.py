@@ -23,7 +23,7 @@ from aiohttp import web
 
 from watcher.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line
-from watcher.sources.base import SourceHealth
+from watcher.sources.base import Batch, SourceHealth
 from watcher.sources.common import MAX_SKEW_S
 
 TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, not a secret
@@ -67,6 +67,7 @@ class IngestSource:
             self.health.connected = False
 
     async def handle(self, request: web.Request) -> web.Response:
+        received_at = asyncio.get_running_loop().time()
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, self._expected):
             return _json(
@@ -83,7 +84,7 @@ class IngestSource:
                 return self._too_large()
         accepted, report = self._parse(bytes(body))
         if accepted:
-            await self._queue.put(accepted)  # waits while the pipeline is behind
+            await self._queue.put(Batch(accepted, received_at))  # waits while we are behind
         return _json(report, 200)
 
     def _too_large(self) -> web.Response:
