@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from watcher.post import Post
+from watcher.post import Post, PostError, parse_post_line
 
 
 class Batch(list[Post]):
@@ -62,3 +62,20 @@ class Source(Protocol):
     health: SourceHealth
 
     def stream(self) -> AsyncIterator[Sequence[Post]]: ...
+
+
+def parse_counted(line: bytes, health: SourceHealth, source: str) -> Post | None:
+    """One posts-NDJSON line as a `Post`, or None when it is blank or malformed.
+
+    Non-blank lines are counted as received on `health`, malformed ones as malformed with
+    the reason kept as `last_error`: a bad line is skipped, never fatal.
+    """
+    if not line.strip():
+        return None
+    health.received += 1
+    try:
+        return parse_post_line(line, default_source=source)
+    except PostError as exc:
+        health.malformed += 1
+        health.last_error = str(exc)
+        return None

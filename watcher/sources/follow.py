@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from watcher.post import Post, PostError, parse_post_line
-from watcher.sources.base import SourceHealth
+from watcher.post import Post
+from watcher.sources.base import SourceHealth, parse_counted
 from watcher.sources.retry import Sleep
 
 CHUNK = 4 * 2**20
@@ -66,14 +66,8 @@ class FollowSource:
     def _parse(self, lines: list[bytes]) -> list[Post]:
         posts = []
         for line in lines:
-            if not line.strip():
-                continue
-            self.health.received += 1
-            try:
-                post = parse_post_line(line, default_source=self.name)
-            except PostError as exc:
-                self.health.malformed += 1
-                self.health.last_error = str(exc)
+            post = parse_counted(line, self.health, self.name)
+            if post is None:
                 continue
             self.health.last_event = post.timestamp
             posts.append(post)

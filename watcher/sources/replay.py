@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
-from watcher.post import Post, PostError, parse_post_line
-from watcher.sources.base import SourceHealth
+from watcher.post import Post
+from watcher.sources.base import SourceHealth, parse_counted
 
 BATCH = 500
 
@@ -43,14 +43,8 @@ class ReplaySource:
         first: float | None = None
         try:
             for line in self._lines():
-                if not line.strip():
-                    continue
-                self.health.received += 1
-                try:
-                    post = parse_post_line(line, default_source=self.name)
-                except PostError as exc:
-                    self.health.malformed += 1
-                    self.health.last_error = str(exc)
+                post = parse_counted(line, self.health, self.name)
+                if post is None:
                     continue
                 ts = post.timestamp
                 if first is None:
