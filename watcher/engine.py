@@ -12,8 +12,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 import orjson
 
 from detectors.campaign import CampaignDetector, Decision
@@ -46,6 +47,18 @@ class EngineStats:
 
 #: Called with (playbook name, closed bucket, the detector's decision on it).
 BucketHook = Callable[[str, Bucket, Decision], None]
+
+
+class _Head(msgspec.Struct):
+    """The fields of a post line the hot path reads; the rest is decoded only on a match."""
+
+    text: str
+    created_at: str | int | float
+    author: str | None = None
+    id: str | int | None = None
+
+
+_HEADS = msgspec.json.Decoder(_Head)
 
 
 def rfc3339_seconds(created: str) -> float | None:
@@ -264,11 +277,59 @@ class Engine:
     def feed_lines(self, lines: Iterable[bytes | str], *, source: str = "") -> None:
         """Decode and process NDJSON post lines; malformed ones are counted and skipped.
 
-        This is the replay hot path, so it is batched: each line is decoded and its time read
+        This is the replay hot path, so it is batched: each line's text and time are read
         (the watermark needs every post's), but a `Post` is built and validated only for the
         few lines in which the matcher finds a term. A line the matcher skips cannot count
         for any playbook, so checking its other fields would change nothing but the cost.
+
+        A batch of well-formed lines is read in one msgspec call that decodes only the four
+        fields needed here (about 0.4 µs a line against 0.6 for a full `orjson.loads`, and
+        no Python loop over the JSON); a batch with any malformed line takes the line-by-line
+        path, which says what is wrong with each.
         """
+        batch = lines if isinstance(lines, list) else list(lines)
+        try:
+            # str lines (rare: callers pass bytes) raise TypeError and take the slow path
+            heads = _HEADS.decode_lines(b"\n".join(cast("list[bytes]", batch)))
+        except (msgspec.DecodeError, msgspec.ValidationError, TypeError):
+            self._feed_lines_one_by_one(batch, source)
+            return
+        if len(heads) != len(batch):
+            batch = [line for line in batch if line.strip()]
+        own = self._own_authors
+        kept: list[int] = []
+        texts: list[str] = []
+        stamps: list[float] = []
+        for index, head in enumerate(heads):
+            created = head.created_at
+            if isinstance(created, str):
+                ts = rfc3339_seconds(created)
+            else:
+                ts = float(created) if EARLIEST <= created < LATEST else None
+            if ts is None:  # the full validator says exactly what is wrong
+                self._explain(batch[index], source)
+                continue
+            if own and head.author is not None and head.author.lower().lstrip("@") in own:
+                self._remember_own(str(head.id))
+            kept.append(index)
+            texts.append(head.text)
+            stamps.append(ts)
+        self.stats.received += len(heads)
+        self._ingest(
+            texts,
+            stamps,
+            lambda i: post_from_json(orjson.loads(batch[kept[i]]), default_source=source),
+        )
+
+    def _explain(self, line: bytes | str, source: str) -> None:
+        try:
+            post_from_json(orjson.loads(line), default_source=source)
+        except (orjson.JSONDecodeError, PostError) as exc:
+            self._malformed(str(exc))
+        else:  # unreachable for lines the fast path refused; count it rather than lose it
+            self._malformed("unusable `created_at`")
+
+    def _feed_lines_one_by_one(self, lines: Iterable[bytes | str], source: str) -> None:
         loads, own = orjson.loads, self._own_authors
         raws: list[dict[str, Any]] = []
         texts: list[str] = []

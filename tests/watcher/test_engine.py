@@ -152,3 +152,27 @@ def test_hot_path_time_parsing_refuses_what_the_validator_refuses(text: str) -> 
     assert rfc3339_seconds(text) is None
     with pytest.raises(PostError):
         parse_timestamp(text)
+
+
+def test_batch_decoding_and_line_by_line_agree(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    posts = background(make_post, 6) + crowd(make_post, T0 + 6 * 3600, 200)
+    posts.append(make_post(T0 + 7 * 3600, "toxic waste", created_at=T0 + 7 * 3600))  # epoch
+    batch = lines(posts)
+    fast, slow = Engine([mini_playbook]), Engine([mini_playbook])
+    fast.feed_lines([*batch, b"", b"  "])
+    slow._feed_lines_one_by_one([*batch, b"", b"  "], "")
+    fast.flush()
+    slow.flush()
+    assert fast.stats == slow.stats
+    assert [a.to_json() for a in fast.drain_alerts()] == [a.to_json() for a in slow.drain_alerts()]
+
+
+def test_a_batch_with_one_bad_line_still_counts_the_good_ones(mini_playbook: Playbook) -> None:
+    engine = Engine([mini_playbook])
+    good = orjson.dumps({"id": "1", "author": "a", "text": "toxic waste", "created_at": T0})
+    engine.feed_lines([good, b'{"id": "2", "text": 5, "created_at": 1}', good])
+    assert (engine.stats.received, engine.stats.malformed) == (3, 1)
+    assert engine.stats.matched["waste"] == 2
+    assert engine.stats.last_error == "`author` is required and must be a string"
