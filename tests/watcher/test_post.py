@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.post import Post, PostError, dump_post, parse_post_line
+from watcher.post import Post, PostError, dump_post, parse_post_line, posts_from_ndjson
 
 GOOD = {
     "id": "1",
@@ -81,3 +81,24 @@ def test_arbitrary_objects_give_a_post_or_a_post_error(obj: dict[str, object]) -
     except PostError:
         return
     assert post.created_at.tzinfo is not None
+
+
+@given(st.lists(st.dictionaries(st.sampled_from([*GOOD, "reshare_of", "url"]), json_values)))
+def test_batch_decoding_agrees_with_line_by_line(objs: list[dict[str, object]]) -> None:
+    lines = [orjson.dumps({**GOOD, **obj}) for obj in objs]
+    one_by_one: list[Post] = []
+    for line in lines:
+        with contextlib.suppress(PostError):
+            one_by_one.append(parse_post_line(line, default_source="s"))
+    batch = posts_from_ndjson(b"\n".join(lines), default_source="s")
+    if batch is not None:  # None sends the caller line by line, which is always right
+        assert batch == one_by_one
+        assert len(batch) == len(lines)
+
+
+def test_a_well_formed_batch_takes_the_fast_path() -> None:
+    full = {**GOOD, "source": "m", "url": "https://x.example/1", "lang": "en",
+            "reshare_of": "0", "reply_to": "9"}  # fmt: skip
+    lines = [orjson.dumps({**full, "id": str(i)}) for i in range(3)]
+    batch = posts_from_ndjson(b"\n".join(lines) + b"\n\n")
+    assert batch == [parse_post_line(line) for line in lines]
