@@ -113,7 +113,11 @@ def covers(general: str, specific: str) -> bool:
     >>> covers("waste", "wastewater")
     False
     """
-    g, s = normalise(general), normalise(specific)
+    return covers_normalised(normalise(general), normalise(specific))
+
+
+def covers_normalised(g: str, s: str) -> bool:
+    """`covers` for terms already passed through `normalise` (checks compare many pairs)."""
     if not g:
         return False
     start = s.find(g)

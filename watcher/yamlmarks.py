@@ -164,17 +164,20 @@ def load_marked(text: str) -> Marked:
             f"file is over {MAX_BYTES:,} characters; a playbook is a few thousand", Mark(1, 1)
         )
     _check_flow_depth(text)
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.reader.ReaderError as exc:
-        raise _reader_problem(text, exc) from None
-    try:
+    loader, root = _compose_fast(text)
+    if loader is None:
         try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            raise _problem(exc) from None
+            loader = yaml.SafeLoader(text)
         except yaml.reader.ReaderError as exc:
             raise _reader_problem(text, exc) from None
+    try:
+        if root is None:
+            try:
+                root = loader.get_single_node()
+            except yaml.MarkedYAMLError as exc:
+                raise _problem(exc) from None
+            except yaml.reader.ReaderError as exc:
+                raise _reader_problem(text, exc) from None
         if root is None:
             return Marked(data=None)
         sizes: dict[int, int] = {}
@@ -191,6 +194,25 @@ def load_marked(text: str) -> Marked:
         raise YamlError(_TOO_DEEP, Mark(1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _compose_fast(text: str) -> tuple[yaml.SafeLoader | None, yaml.Node | None]:
+    """Compose with libyaml (about 10× faster: 1,000 playbooks load in a fraction of the
+    time) when PyYAML has it; on any problem, return nothing so the pure-Python parser reads
+    the text again and explains the problem in its own words."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return None, None
+    loader = fast(text)
+    try:
+        root = loader.get_single_node()
+    except Exception:
+        loader.dispose()
+        return None, None
+    if root is None:
+        loader.dispose()
+        return None, None
+    return loader, root
 
 
 def _position(text: str, index: int) -> Mark:
