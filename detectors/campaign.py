@@ -108,8 +108,8 @@ class CampaignDetector:
     >>> [d.transition for d in map(det.update, quiet) if d.transition]
     []
     >>> [(d.state, d.transition, round(d.score, 1)) for d in map(det.update, surge)]
-    [('emerging', 'new', 4.6), ('escalating', 'update', 9.3),
-     ('escalating', None, 13.3), ('escalating', None, 17.0)]
+    [('emerging', 'new', 4.9), ('escalating', 'update', 10.0),
+     ('escalating', None, 14.7), ('escalating', None, 19.0)]
 
     """
 
