@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from watcher.checkpoint import CheckpointError
 from watcher.dedup import Dedup
 from watcher.delivery import DeliveryConfig, build_delivery
 from watcher.interactivity import PATH as ACTIONS_PATH
@@ -165,6 +166,9 @@ async def _serve(
                 await svc.run(stop)
                 leftover.cancel()
                 await asyncio.gather(leftover, return_exceptions=True)
+        except CheckpointError as exc:  # a state file from elsewhere: say so, no traceback
+            log.error("%s", exc)
+            return 2
         finally:
             if socket is not None:
                 await socket.close()  # type: ignore[no-untyped-call]

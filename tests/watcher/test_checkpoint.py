@@ -97,3 +97,20 @@ def test_missing_file_is_a_first_start_and_junk_is_named(tmp_path: Path) -> None
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(checkpoint.CheckpointError, match=r"junk.sqlite: not a Groundswell state"):
         checkpoint.load(engine, junk)
+
+
+def test_run_with_a_foreign_state_file_says_so_and_exits_2(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from watcher.cli import main
+
+    state = tmp_path / "state.sqlite"
+    state.write_bytes(b"this is not a database, just some bytes " * 100)
+    posts = tmp_path / "posts.ndjson"
+    posts.write_text("")
+    code = main(
+        ["run", "--source", f"file:{posts}", "--state", str(state), "--http-port", "0",
+         "--outbox", str(tmp_path / "outbox.sqlite3"), "--no-reload"]
+    )  # fmt: skip
+    assert code == 2
+    assert any("not a Groundswell state file" in r.getMessage() for r in caplog.records)
