@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
 from watcher import simulate
 from watcher.simulate import SCENARIOS, TOPICS, Wave, _arrivals, _Crowd, _Sim
 
@@ -193,9 +191,4 @@ def generate_suite(name: str, *, seed: int = 0) -> Iterator[dict[str, Any]]:
 
 def write_suite(name: str, out: Path, *, seed: int = 0) -> int:
     """Write the suite stream as posts NDJSON to `out`; return how many posts were written."""
-    count = 0
-    with out.open("wb") as stream:
-        for post in generate_suite(name, seed=seed):
-            stream.write(orjson.dumps(post) + b"\n")
-            count += 1
-    return count
+    return simulate.write_posts(generate_suite(name, seed=seed), out)

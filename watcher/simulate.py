@@ -19,7 +19,7 @@ import bisect
 import math
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -609,9 +609,14 @@ def generate(
 
 def write(scenario: str, out: Path, *, seed: int = 0) -> int:
     """Write the scenario as posts NDJSON to `out`; return how many posts were written."""
+    return write_posts(generate(scenario, seed=seed), out)
+
+
+def write_posts(posts: Iterable[dict[str, Any]], out: Path) -> int:
+    """Write post dicts as posts NDJSON to `out`; return how many were written."""
     count = 0
     with out.open("wb") as stream:
-        for post in generate(scenario, seed=seed):
+        for post in posts:
             stream.write(orjson.dumps(post) + b"\n")
             count += 1
     return count

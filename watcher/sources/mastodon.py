@@ -9,7 +9,6 @@ so after every reconnect the REST timeline is read forward from the last id seen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
@@ -148,12 +147,9 @@ class MastodonSource:
             )
         return "/api/v1/streaming/public", {}, "/api/v1/timelines/public"
 
-    async def stream(self) -> AsyncIterator[list[Post]]:
-        async with contextlib.aclosing(
-            reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
-        ) as batches:
-            async for batch in batches:
-                yield batch
+    def stream(self) -> AsyncIterator[list[Post]]:
+        # closing this iterator closes the reconnect loop itself: no wrapper needed
+        return reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
 
     async def _attempt(self) -> AsyncGenerator[list[Post], None]:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -9,7 +9,6 @@ comes back full, and paces itself by `X-Ratelimit-Remaining` / `X-Ratelimit-Rese
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 
@@ -118,12 +117,9 @@ class RedditSource:
         self.newest = ""  # fullname of the newest post seen
         self._empty_polls = 0
 
-    async def stream(self) -> AsyncIterator[list[Post]]:
-        async with contextlib.aclosing(
-            reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
-        ) as batches:
-            async for batch in batches:
-                yield batch
+    def stream(self) -> AsyncIterator[list[Post]]:
+        # closing this iterator closes the reconnect loop itself: no wrapper needed
+        return reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
 
     async def _attempt(self) -> AsyncGenerator[list[Post], None]:
         timeout = aiohttp.ClientTimeout(total=60, sock_connect=30)

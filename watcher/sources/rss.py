@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import contextlib
 import io
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -117,12 +116,9 @@ class RssSource:
         self._modified = ""
         self._seen = RecentKeys(50_000)
 
-    async def stream(self) -> AsyncIterator[list[Post]]:
-        async with contextlib.aclosing(
-            reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
-        ) as batches:
-            async for batch in batches:
-                yield batch
+    def stream(self) -> AsyncIterator[list[Post]]:
+        # closing this iterator closes the reconnect loop itself: no wrapper needed
+        return reconnecting(self.name, self.health, self._attempt, self._backoff, sleep=self._sleep)
 
     async def _attempt(self) -> AsyncGenerator[list[Post], None]:
         timeout = aiohttp.ClientTimeout(total=120, sock_connect=30, sock_read=60)
