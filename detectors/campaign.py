@@ -39,7 +39,9 @@ class BucketStats:
     `authors` is None for a bare count series (no author data), which skips the crowd gates.
     `hour_authors` is how many distinct people posted in the last hour up to this bucket
     (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd, and
-    `hour_top_share` the busiest one's share of that hour's posts.
+    `hour_top_share` the busiest one's share of that hour's posts. `effective_authors`
+    and `hour_effective_authors` are exp(H), H the Shannon entropy of who posted: the posts'
+    count when each has its own author, k when k accounts post equally (0.0 when unknown).
     """
 
     start: float
@@ -48,6 +50,8 @@ class BucketStats:
     top_author_share: float = 0.0
     hour_authors: int = 0
     hour_top_share: float = 0.0
+    effective_authors: float = 0.0
+    hour_effective_authors: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +176,21 @@ class CampaignDetector:
         return (
             (by_bucket or by_hour)
             and share <= t.max_top_share
+            and self._repeats(bucket) <= t.max_posts_per_voice
             and acceleration >= t.min_acceleration
         )
+
+    def _repeats(self, bucket: BucketStats) -> float:
+        """Posts per effective author, in the bucket or over the hour, whichever is higher.
+
+        A crowd keeps arriving, so over an hour most people still post once or twice; a ring
+        of accounts repeats itself, so its hour climbs to many posts per voice.
+        """
+        spans = (
+            (bucket.posts, bucket.effective_authors),
+            (sum(self._past), bucket.hour_effective_authors),
+        )
+        return max((posts / voices for posts, voices in spans if voices > 0), default=0.0)
 
     def update(self, bucket: BucketStats) -> Decision:
         """Score one closed bucket, advance the lifecycle, and learn it."""

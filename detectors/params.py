@@ -23,7 +23,9 @@ class Thresholds:
     before the surge counts as one loud voice rather than a crowd. When those crowd gates
     are there to AND with (posts with authors, not a bare count series), the volume needs
     only `crowd_significance`, and the short decayed rate must be `min_acceleration` × the
-    long one, which keeps slow growth over days and the daily rise from paging.
+    long one, which keeps slow growth over days and the daily rise from paging. Posts per
+    effective author (exp of the authors' entropy), in the bucket and over the hour, must stay
+    at most `max_posts_per_voice`: a ring of accounts repeats itself, a crowd keeps arriving.
     """
 
     significance: float
@@ -32,19 +34,38 @@ class Thresholds:
     max_top_share: float
     crowd_significance: float
     min_acceleration: float
+    max_posts_per_voice: float
 
 
 # Calibrated on the development data (`python -m bench.detection`); `medium` is the default,
 # and the one `score-series` scores NAB with.
 SENSITIVITY: dict[str, Thresholds] = {
     "low": Thresholds(
-        4.0, 1.0, min_authors=12, max_top_share=0.2, crowd_significance=2.5, min_acceleration=2.0
+        4.0,
+        1.0,
+        min_authors=12,
+        max_top_share=0.2,
+        crowd_significance=2.5,
+        min_acceleration=2.0,
+        max_posts_per_voice=2.0,
     ),
     "medium": Thresholds(
-        3.0, 0.8, min_authors=8, max_top_share=0.25, crowd_significance=2.0, min_acceleration=1.8
+        3.0,
+        0.8,
+        min_authors=8,
+        max_top_share=0.25,
+        crowd_significance=2.0,
+        min_acceleration=1.8,
+        max_posts_per_voice=2.5,
     ),
     "high": Thresholds(
-        2.5, 0.6, min_authors=5, max_top_share=0.34, crowd_significance=1.5, min_acceleration=1.6
+        2.5,
+        0.6,
+        min_authors=5,
+        max_top_share=0.34,
+        crowd_significance=1.5,
+        min_acceleration=1.6,
+        max_posts_per_voice=3.0,
     ),
 }
 

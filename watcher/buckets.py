@@ -7,12 +7,16 @@ keeping a fixed number of recent buckets and capping what a campaign remembers.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from river.sketch import NUnique
+
 from detectors.campaign import BucketStats
+from watcher.crowd import MAX_EXACT_AUTHORS, AuthorWindow, effective_authors, merged, new_sketch
 from watcher.post import Post
 
 #: Recent closed buckets kept so a campaign can be summarised back to its onset.
@@ -46,10 +50,16 @@ class Bucket:
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
     followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
+    more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
 
     def add(self, post: Post, terms: Iterable[int], timestamp: float) -> None:
         self.posts += 1
-        self.authors[post.author] += 1
+        if post.author in self.authors or len(self.authors) < MAX_EXACT_AUTHORS:
+            self.authors[post.author] += 1
+        else:
+            if self.more_authors is None:
+                self.more_authors = new_sketch()
+            self.more_authors.update(post.author)
         self.terms.update(terms)
         self.hashtags.update(hashtags_of(post))
         if post.reshare_of:
@@ -69,10 +79,20 @@ class Bucket:
                 post.author_followers, self.followers.get(post.author, 0)
             )
 
+    @property
+    def distinct_authors(self) -> int:
+        sketched = int(self.more_authors.get()) if self.more_authors is not None else 0
+        return len(self.authors) + sketched
+
     def stats(self) -> BucketStats:
         top = max(self.authors.values(), default=0)
         share = top / self.posts if self.posts else 0.0
-        return BucketStats(self.start, self.posts, len(self.authors), share)
+        voices = effective_authors(
+            self.posts, sum(n * math.log(n) for n in self.authors.values() if n > 1)
+        )
+        return BucketStats(
+            self.start, self.posts, self.distinct_authors, share, effective_authors=voices
+        )
 
 
 @dataclass(slots=True)
@@ -89,10 +109,21 @@ class CampaignTally:
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)
     followers: dict[str, int] = field(default_factory=dict)
+    more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
 
     def absorb(self, bucket: Bucket) -> None:
         self.posts += bucket.posts
-        self.authors.update(bucket.authors)
+        if len(self.authors) < MAX_EXACT_AUTHORS:
+            self.authors.update(bucket.authors)
+        else:  # a huge campaign: known authors still count, new ones are sketched
+            for author, n in bucket.authors.items():
+                if author in self.authors:
+                    self.authors[author] += n
+                else:
+                    if self.more_authors is None:
+                        self.more_authors = new_sketch()
+                    self.more_authors.update(author)
+        self.more_authors = merged(self.more_authors, bucket.more_authors)
         self.terms.update(bucket.terms)
         self.hashtags.update(bucket.hashtags)
         self.reshares.update(bucket.reshares)
@@ -111,28 +142,40 @@ class CampaignTally:
             self.followers[author] = max(count, self.followers.get(author, 0))
 
     @property
+    def distinct_authors(self) -> int:
+        sketched = int(self.more_authors.get()) if self.more_authors is not None else 0
+        return len(self.authors) + sketched
+
+    @property
     def top_author_share(self) -> float:
         top = max(self.authors.values(), default=0)
         return top / self.posts if self.posts else 0.0
 
 
 class History:
-    """The last few closed buckets of one playbook, to seed a campaign back to its onset."""
+    """The last few closed buckets of one playbook, to seed a campaign back to its onset.
 
-    def __init__(self) -> None:
+    It also keeps who posted in the last `window - 1` buckets, so each bucket's stats carry
+    the crowd of the hour up to it (`watcher.crowd.AuthorWindow`).
+    """
+
+    def __init__(self, window: int) -> None:
         self._buckets: deque[Bucket] = deque(maxlen=HISTORY_BUCKETS)
+        self._hour = AuthorWindow(window - 1)
 
     def push(self, bucket: Bucket) -> None:
         self._buckets.append(bucket)
+        self._hour.push(bucket.authors, bucket.posts, bucket.more_authors)
 
-    def stats_with(self, bucket: Bucket, window: int) -> BucketStats:
-        """`bucket`'s stats, with the distinct authors of it and the `window - 1` before it."""
-        people = Counter(bucket.authors)
-        for past in list(self._buckets)[len(self._buckets) - window + 1 :] if window > 1 else []:
-            people.update(past.authors)
-        total = sum(people.values())
-        share = max(people.values()) / total if total else 0.0
-        return dataclasses.replace(bucket.stats(), hour_authors=len(people), hour_top_share=share)
+    def stats_with(self, bucket: Bucket) -> BucketStats:
+        """`bucket`'s stats, with the crowd of it and the buckets of the hour before it."""
+        hour = self._hour.with_bucket(bucket.authors, bucket.posts, bucket.more_authors)
+        return dataclasses.replace(
+            bucket.stats(),
+            hour_authors=hour.distinct,
+            hour_top_share=hour.top_share,
+            hour_effective_authors=hour.effective,
+        )
 
     def since(self, onset: float) -> list[Bucket]:
         return [b for b in self._buckets if b.start >= onset]

@@ -91,7 +91,7 @@ class PlaybookRuntime:
         self.width = playbook.detect.bucket_minutes * 60.0
         self.lateness = lateness
         self.detector = CampaignDetector(playbook.detect)
-        self.history = History()
+        self.history = History(self.detector.window)
         self.open: dict[float, Bucket] = {}
         self.first_start: float | None = None  # start of the next bucket to close
         self.campaign: CampaignTally | None = None
@@ -160,7 +160,7 @@ class PlaybookRuntime:
         return alerts
 
     def _close(self, bucket: Bucket) -> Alert | None:
-        decision = self.detector.update(self.history.stats_with(bucket, self.detector.window))
+        decision = self.detector.update(self.history.stats_with(bucket))
         self.last = decision
         if self.on_close is not None:
             self.on_close(self.playbook.name, bucket, decision)
@@ -231,7 +231,7 @@ class PlaybookRuntime:
             onset=_utc(tally.onset),
             terms=terms,
             posts=tally.posts,
-            distinct_authors=len(tally.authors),
+            distinct_authors=tally.distinct_authors,
             top_author_share=tally.top_author_share,
             rate=decision.rate,
             baseline=decision.baseline,

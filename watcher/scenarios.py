@@ -7,7 +7,8 @@ days, so baselines are warm, or a week of nothing special) plus one injected eve
   surge but of a given size (peak posts a minute), speed (rise time) and hour of onset.
   Its waves are placed so that at the onset the crowd already posts about as fast as the
   everyday trickle: the onset is when the surge starts to show, not a lone first post.
-* `decoy-*`: what must not page: one loud account, a handful of accounts, the
+* `decoy-*`: what must not page: one loud account, a handful of accounts, a ring of
+  fifteen accounts (none above the top-author-share gate), the
   organisation's own campaign (its posts, reshares of them and of those reshares, links to
   its domain), slow growth over days, a crowd whose posts all carry an `exclude` term, and
   a crowd in an unrelated topic.
@@ -71,6 +72,7 @@ SUITE: dict[str, SuiteCase] = {
         _surge("surge-large-medium-afternoon", "toxic-waste", 15.0, 12, 15),
         SuiteCase("decoy-one-account", "decoy", "toxic-waste", 60, 48 + 14, 4.0, 120, 1),
         SuiteCase("decoy-few-accounts", "decoy", "river-sewage", 60, 48 + 20, 8.0, 120, 4),
+        SuiteCase("decoy-bot-ring", "decoy", "toxic-waste", 60, 48 + 15, 6.0, 120, 15),
         SuiteCase("decoy-own-campaign", "decoy", "housing-evictions", 60, 48 + 11, 10.0, 60),
         SuiteCase("decoy-slow-growth", "decoy", "river-sewage", 96, 0.0, 0.0, 0),
         SuiteCase("decoy-excluded", "decoy", "toxic-waste", 60, 48 + 19, 8.0, 60),
@@ -162,6 +164,7 @@ def _unrelated(sim: _Sim, case: SuiteCase) -> None:
 _INJECT = {
     "decoy-one-account": _flood,
     "decoy-few-accounts": _flood,
+    "decoy-bot-ring": _flood,
     "decoy-own-campaign": _own_campaign,
     "decoy-slow-growth": _slow_growth,
     "decoy-excluded": _excluded,

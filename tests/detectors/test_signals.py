@@ -166,3 +166,28 @@ def test_a_slow_crowd_counts_by_its_hour_but_a_slow_loud_account_does_not() -> N
 
     assert news(run(crowd=True)) == 1
     assert news(run(crowd=False)) == 0
+
+
+def test_a_ring_of_accounts_under_the_share_gate_does_not_page_but_a_crowd_does() -> None:
+    """Fifteen accounts at 7 % each pass the top-share gate; their repeats give them away."""
+
+    def surge(voices: float, hour_voices: float) -> int:
+        det = CampaignDetector()
+        n = warm(det)
+        buckets = [
+            BucketStats(
+                MONDAY + (n + i) * STEP,
+                40,
+                15 if voices < 40 else 40,
+                0.07 if voices < 40 else 0.025,
+                hour_authors=15 if voices < 40 else 40 * (i + 1),
+                hour_top_share=0.07 if voices < 40 else 0.025,
+                effective_authors=voices,
+                hour_effective_authors=hour_voices * (1 if voices < 40 else i + 1),
+            )
+            for i in range(12)
+        ]
+        return news([det.update(b) for b in buckets])
+
+    assert surge(voices=14.0, hour_voices=14.5) == 0  # ~3 posts per voice, then ~30 an hour
+    assert surge(voices=40.0, hour_voices=40.0) == 1  # everyone posts once

@@ -81,3 +81,13 @@ def test_the_alert_carries_the_campaign_signals(
     assert "freepress" in alert["emerging_terms"]
     assert set(alert["sources"]) == {"bluesky", "mastodon"}
     assert alert["samples"][0]["id"] in {surge[0]["id"], surge[1]["id"]}
+
+
+def test_a_ring_of_fifteen_accounts_does_not_page(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    """No account is above the top-share gate, but each repeats itself every few minutes."""
+    flood = crowd(make_post, SURGE, 300)
+    for n, post in enumerate(flood):
+        post["author"] = f"ring{n % 15}@spam.example"
+    assert news(mini_playbook, background(make_post, 6) + flood) == 0

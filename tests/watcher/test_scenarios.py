@@ -14,6 +14,7 @@ def test_suite_covers_every_decoy_kind_and_several_surges() -> None:
     assert decoys == {
         "decoy-one-account",
         "decoy-few-accounts",
+        "decoy-bot-ring",
         "decoy-own-campaign",
         "decoy-slow-growth",
         "decoy-excluded",
