@@ -6,11 +6,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from river import stats
 
 from detectors.params import DetectParams, Thresholds
 from detectors.seasonal import SeasonalSigniTrend
 from detectors.signitrend import fading_factor
+from detectors.terms import Floats, TermSignificance
 
 State = Literal["quiet", "emerging", "escalating", "peaked", "subsiding", "over"]
 Transition = Literal["new", "update"]
@@ -30,6 +32,19 @@ SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
 HOUR_CROWD = 3
 #: Buckets without a new high before a campaign can count as peaked.
 PEAK_AGE = 3
+#: One term alone must reach this × the significance a playbook's total needs: the best of
+#: many terms scores higher than any one by chance (see `python -m bench.detection`).
+TERM_MARGIN = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class TermStats:
+    """What one closed bucket held for one of the playbook's terms."""
+
+    posts: int
+    authors: int
+    top_share: float = 0.0
+    effective_authors: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,7 @@ class BucketStats:
     `hour_top_share` the busiest one's share of that hour's posts. `effective_authors`
     and `hour_effective_authors` are exp(H), H the Shannon entropy of who posted: the posts'
     count when each has its own author, k when k accounts post equally (0.0 when unknown).
+    `terms` holds the same per term, in the playbook's order (empty for a bare series).
     """
 
     start: float
@@ -52,6 +68,7 @@ class BucketStats:
     hour_top_share: float = 0.0
     effective_authors: float = 0.0
     hour_effective_authors: float = 0.0
+    terms: tuple[TermStats, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,7 @@ class Decision:
     peak_rate: float
     growth: float
     acceleration: float = 0.0
+    term_scores: tuple[float, ...] = ()
 
 
 class CampaignDetector:
@@ -138,6 +156,12 @@ class CampaignDetector:
         self._short = stats.EWMean(fading_factor(SHORT_HALF_LIFE))
         self._long = stats.EWMean(fading_factor(LONG_HALF_LIFE))
         self._recent: deque[tuple[float, float]] = deque(maxlen=12)  # (start, significance)
+        # Per term: the same two scales, made on the first bucket that says how many terms.
+        self._term_args = (half_life, slot_half_life, floor, warmup)
+        self._terms: TermSignificance | None = None  # 5-minute and hour counts, stacked
+        self._term_past: deque[Floats] = deque(maxlen=self.window)
+        self._term_hour: Floats = np.zeros(0)
+        self._term_rates: tuple[Floats, Floats] | None = None  # short and long decayed rates
         self.state: State = "quiet"
         self.campaigns = 0
         self.onset: float | None = None
@@ -159,6 +183,73 @@ class CampaignDetector:
         if hour is not None and self.window > 1:
             score = max(score, LONG_WEIGHT * self.hourly.score_one(start, hour))
         return score, hour
+
+    def _term_view(self, bucket: BucketStats) -> tuple[Floats, Floats, Floats] | None:
+        """Each term's score and acceleration, and the counts it learns from.
+
+        The 5-minute and the hour-long count of every term are one stacked array in one
+        `TermSignificance` (each half with its own noise floor), so a bucket costs one pass of
+        numpy calls, whose overhead, not the arithmetic, is what 50-term arrays cost.
+        """
+        k = len(bucket.terms)
+        if k < 2:  # one term is the total, already scored
+            return None
+        counts = np.fromiter((t.posts for t in bucket.terms), np.float64, k)
+        if self._terms is None or self._terms.terms != 2 * k:
+            half_life, slot_half_life, floor, warmup = self._term_args
+            floors = np.repeat([floor, floor * self.window**0.5], k)
+            self._terms = TermSignificance(2 * k, half_life, slot_half_life, floors, warmup)
+            self._term_past.clear()
+            self._term_hour = np.zeros(k)
+            self._term_rates = None
+        if len(self._term_past) == self.window:
+            self._term_hour -= self._term_past[0]  # whole counts: the running sum stays exact
+        self._term_past.append(counts)
+        self._term_hour += counts
+        stacked = np.concatenate((counts, self._term_hour))
+        both = self._terms.score_one(bucket.start, stacked)
+        scores: Floats = np.maximum(both[:k], LONG_WEIGHT * both[k:])
+        if self._term_rates is None:
+            self._term_rates = (counts.copy(), counts.copy())
+        short, long = self._term_rates
+        short += fading_factor(SHORT_HALF_LIFE) * (counts - short)
+        long += fading_factor(LONG_HALF_LIFE) * (counts - long)
+        acceleration: Floats = np.divide(short, long, out=np.zeros_like(short), where=long > 0)
+        return scores, acceleration, stacked
+
+    def _term_firing(
+        self, bucket: BucketStats, scores: Floats, acceleration: Floats, needed: float
+    ) -> bool:
+        """Whether one term alone surges enough, carried by a crowd of its own.
+
+        The playbook's whole crowd must not repeat itself either: a ring spread over a few
+        terms looks like a crowd within each term's bucket, but not over the hour.
+        """
+        t = self.thresholds
+        if self._repeats(bucket) > t.max_posts_per_voice:
+            return False
+        for j in np.flatnonzero(scores >= needed * TERM_MARGIN):
+            term = bucket.terms[j]
+            voices = term.effective_authors
+            repeats = term.posts / voices if voices > 0 else 0.0
+            if (
+                term.authors >= t.min_authors
+                and term.top_share <= t.max_top_share
+                and repeats <= t.max_posts_per_voice
+                and acceleration[j] >= t.min_acceleration
+            ):
+                return True
+        return False
+
+    def _learn_terms(
+        self, start: float, view: tuple[Floats, Floats, Floats], *, campaign: bool
+    ) -> None:
+        """Learn each term; a term in its own burst (or any, in a campaign) only clipped."""
+        assert self._terms is not None
+        scores, _, stacked = view
+        surging = np.ones_like(scores, dtype=bool) if campaign else scores >= CALM_SIGNIFICANCE
+        capped = np.minimum(stacked, self._terms.cap(start, CLIP))
+        self._terms.learn_one(start, np.where(np.tile(surging, 2), capped, stacked))
 
     def _rare(self, score: float) -> bool:
         usual = self._scores.get()
@@ -208,21 +299,28 @@ class CampaignDetector:
         t = self.thresholds
         needed = t.significance if bucket.authors is None else t.crowd_significance
         firing = score >= needed and self.volume.warm
+        view = self._term_view(bucket)
+        term_firing = (
+            view is not None
+            and self.volume.warm
+            and self._term_firing(bucket, view[0], view[1], needed)
+        )
 
         if self.state in ("quiet", "over"):
             self.state = "quiet"
-            if (
-                firing
-                and start >= self._cooldown_until
-                and self._rare(score)
-                and self._crowd(bucket, author_score, acceleration)
-            ):
+            by_total = (
+                firing and self._rare(score) and self._crowd(bucket, author_score, acceleration)
+            )
+            if start >= self._cooldown_until and (by_total or term_firing):
                 transition = self._open(bucket, rate)
         else:
-            transition = self._advance(bucket, rate, hour)
+            calm_terms = view is None or float(view[0].max()) < CALM_SIGNIFICANCE
+            transition = self._advance(bucket, rate, hour, calm_terms=calm_terms)
 
         self._scores.update(score)
         self._learn(bucket, hour, quiet=self.state == "quiet" and not firing)
+        if view is not None:
+            self._learn_terms(start, view, campaign=self.state != "quiet")
         return Decision(
             start=start,
             score=score,
@@ -236,6 +334,7 @@ class CampaignDetector:
             peak_rate=self.peak_rate,
             growth=acceleration,
             acceleration=acceleration,
+            term_scores=() if view is None else tuple(view[0].tolist()),
         )
 
     def _learn(self, bucket: BucketStats, hour: float | None, *, quiet: bool) -> None:
@@ -266,14 +365,18 @@ class CampaignDetector:
         self._calm = 0
         return "new"
 
-    def _advance(self, bucket: BucketStats, rate: float, hour: float | None) -> Transition | None:
+    def _advance(
+        self, bucket: BucketStats, rate: float, hour: float | None, *, calm_terms: bool = True
+    ) -> Transition | None:
         before = self.state
         if rate > self.peak_rate:
             self.peak_rate, self._peak_age = rate, 0
         else:
             self._peak_age += 1
-        calm = self.volume.significance(bucket.start, bucket.posts) < CALM_SIGNIFICANCE and (
-            hour is None or self.hourly.significance(bucket.start, hour) < CALM_SIGNIFICANCE
+        calm = (
+            self.volume.significance(bucket.start, bucket.posts) < CALM_SIGNIFICANCE
+            and (hour is None or self.hourly.significance(bucket.start, hour) < CALM_SIGNIFICANCE)
+            and calm_terms
         )
         self._calm = self._calm + 1 if calm else 0
         peak = self.peak_rate

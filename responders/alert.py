@@ -61,6 +61,8 @@ class Surge:
     growth: float
     bucket_minutes: int
     emerging_terms: tuple[str, ...] = ()
+    #: The playbook's terms that are significant against their own baseline, most first.
+    surging_terms: tuple[str, ...] = ()
     sources: tuple[tuple[str, datetime], ...] = ()
     samples: tuple[SamplePost, ...] = ()
     voice_candidates: tuple[VoiceCandidate, ...] = ()
@@ -111,6 +113,7 @@ class Alert:
             "growth": round(s.growth, 3),
             "bucket_minutes": s.bucket_minutes,
             "emerging_terms": list(s.emerging_terms),
+            "surging_terms": list(s.surging_terms),
             "sources": {name: rfc3339(first) for name, first in s.sources},
             "samples": [
                 {

@@ -54,6 +54,7 @@ def decode(data: bytes | str) -> Alert:
         growth=s["growth"],
         bucket_minutes=s["bucket_minutes"],
         emerging_terms=tuple(s["emerging_terms"]),
+        surging_terms=tuple(s.get("surging_terms", ())),
         sources=tuple((name, _time(first)) for name, first in s["sources"]),
         samples=tuple(SamplePost(**p) for p in s["samples"]),
         voice_candidates=tuple(VoiceCandidate(**v) for v in s.get("voice_candidates", ())),

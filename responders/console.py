@@ -38,6 +38,8 @@ def render(alert: Alert, *, colour: bool = False) -> str:
         f"(×{ratio:.1f}, significance {s.score:.1f}, growth ×{s.growth:.1f})",
         "  terms: " + ", ".join(f"{t} ({n})" for t, n in s.terms),
     ]
+    if s.surging_terms:
+        lines.append("  surging: " + ", ".join(s.surging_terms))
     if s.emerging_terms:
         lines.append("  emerging: " + ", ".join(s.emerging_terms))
     if s.sources:

@@ -85,6 +85,8 @@ def _facts(surge: Surge) -> Block:
 
 def _terms(surge: Surge) -> str:
     line = "*Terms:* " + ", ".join(f"{clip(t, 60)} ({n})" for t, n in surge.terms[:12])
+    if surge.surging_terms:
+        line += "\n*Surging:* " + ", ".join(clip(t, 60) for t in surge.surging_terms[:5])
     if surge.emerging_terms:
         line += "\n*Emerging:* " + ", ".join(clip(t, 40) for t in surge.emerging_terms[:8])
     return line

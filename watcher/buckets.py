@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from river.sketch import NUnique
 
-from detectors.campaign import BucketStats
+from detectors.campaign import BucketStats, TermStats
 from watcher.crowd import MAX_EXACT_AUTHORS, AuthorWindow, effective_authors, merged, new_sketch
 from watcher.post import Post
 
@@ -51,16 +51,23 @@ class Bucket:
     engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
     followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
     more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
+    term_authors: dict[int, Counter[str]] = field(default_factory=dict)  # capped like authors
 
     def add(self, post: Post, terms: Iterable[int], timestamp: float) -> None:
         self.posts += 1
+        for index in terms:
+            self.terms[index] += 1
+            by_term = self.term_authors.get(index)
+            if by_term is None:
+                by_term = self.term_authors[index] = Counter()
+            if len(by_term) < MAX_EXACT_AUTHORS or post.author in by_term:
+                by_term[post.author] += 1
         if post.author in self.authors or len(self.authors) < MAX_EXACT_AUTHORS:
             self.authors[post.author] += 1
         else:
             if self.more_authors is None:
                 self.more_authors = new_sketch()
             self.more_authors.update(post.author)
-        self.terms.update(terms)
         self.hashtags.update(hashtags_of(post))
         if post.reshare_of:
             self.reshares[post.reshare_of] += 1
@@ -84,15 +91,34 @@ class Bucket:
         sketched = int(self.more_authors.get()) if self.more_authors is not None else 0
         return len(self.authors) + sketched
 
-    def stats(self) -> BucketStats:
-        top = max(self.authors.values(), default=0)
-        share = top / self.posts if self.posts else 0.0
-        voices = effective_authors(
-            self.posts, sum(n * math.log(n) for n in self.authors.values() if n > 1)
-        )
+    def stats(self, terms: int = 0) -> BucketStats:
+        """The bucket's counts, and each of the playbook's `terms` terms' own."""
+        posts, share, voices = _crowd_of(self.authors, self.posts)
+        per_term = []
+        for index in range(terms):
+            people = self.term_authors.get(index)
+            if people is None:
+                per_term.append(TermStats(0, 0))
+                continue
+            count = self.terms[index]
+            _, term_share, term_voices = _crowd_of(people, count)
+            per_term.append(TermStats(count, len(people), term_share, term_voices))
         return BucketStats(
-            self.start, self.posts, self.distinct_authors, share, effective_authors=voices
+            self.start,
+            posts,
+            self.distinct_authors,
+            share,
+            effective_authors=voices,
+            terms=tuple(per_term),
         )
+
+
+def _crowd_of(authors: Counter[str], posts: int) -> tuple[int, float, float]:
+    """Posts, the busiest author's share of them, and effective authors."""
+    top = max(authors.values(), default=0)
+    share = top / posts if posts else 0.0
+    voices = effective_authors(posts, sum(n * math.log(n) for n in authors.values() if n > 1))
+    return posts, share, voices
 
 
 @dataclass(slots=True)
@@ -167,11 +193,11 @@ class History:
         self._buckets.append(bucket)
         self._hour.push(bucket.authors, bucket.posts, bucket.more_authors)
 
-    def stats_with(self, bucket: Bucket) -> BucketStats:
+    def stats_with(self, bucket: Bucket, terms: int = 0) -> BucketStats:
         """`bucket`'s stats, with the crowd of it and the buckets of the hour before it."""
         hour = self._hour.with_bucket(bucket.authors, bucket.posts, bucket.more_authors)
         return dataclasses.replace(
-            bucket.stats(),
+            bucket.stats(terms),
             hour_authors=hour.distinct,
             hour_top_share=hour.top_share,
             hour_effective_authors=hour.effective,

@@ -28,6 +28,8 @@ from watcher.voices import remember_authors, surge_texts, voice_candidates
 
 #: Own-post ids remembered per engine, so reshares of them can be recognised.
 MAX_OWN_IDS = 50_000
+#: Surging terms an alert names.
+MAX_SURGING_TERMS = 5
 #: How long the hashtag baseline remembers, for picking out emerging terms.
 TAG_HALF_LIFE_S = 24 * 3600.0
 
@@ -101,6 +103,7 @@ class PlaybookRuntime:
         self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
         self._term_tags = {_bare(t) for t in playbook.watch.terms}
+        self._terms = len(playbook.watch.terms)
         self.known_authors: dict[str, float] = {}  # who spoke on the issue outside a surge
 
     #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
@@ -160,7 +163,7 @@ class PlaybookRuntime:
         return alerts
 
     def _close(self, bucket: Bucket) -> Alert | None:
-        decision = self.detector.update(self.history.stats_with(bucket))
+        decision = self.detector.update(self.history.stats_with(bucket, self._terms))
         self.last = decision
         if self.on_close is not None:
             self.on_close(self.playbook.name, bucket, decision)
@@ -202,6 +205,21 @@ class PlaybookRuntime:
                 found.append(tag)
         return tuple(found[:5])
 
+    def _surging(self, decision: Decision) -> tuple[str, ...]:
+        """The terms significant against their own baselines in this bucket, most first."""
+        needed = self.playbook.detect.thresholds.crowd_significance
+        ranked = sorted(
+            (
+                (score, term)
+                for term, score in zip(
+                    self.playbook.watch.terms, decision.term_scores, strict=False
+                )
+                if score >= needed
+            ),
+            reverse=True,
+        )
+        return tuple(term for _, term in ranked[:MAX_SURGING_TERMS])
+
     def _alert(self, decision: Decision) -> Alert:
         tally = self.campaign or CampaignTally(decision.start)
         pb = self.playbook
@@ -239,6 +257,7 @@ class PlaybookRuntime:
             growth=decision.growth,
             bucket_minutes=pb.detect.bucket_minutes,
             emerging_terms=self._emerging(tally),
+            surging_terms=self._surging(decision),
             sources=tuple(
                 sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])
             ),

@@ -191,3 +191,44 @@ def test_a_ring_of_accounts_under_the_share_gate_does_not_page_but_a_crowd_does(
 
     assert surge(voices=14.0, hour_voices=14.5) == 0  # ~3 posts per voice, then ~30 an hour
     assert surge(voices=40.0, hour_voices=40.0) == 1  # everyone posts once
+
+
+def test_one_term_surging_in_a_busy_playbook_pages_by_its_own_baseline() -> None:
+    """A busy term hides a quiet term's crowd in the total; the term's own baseline does not."""
+    from detectors.campaign import TermStats
+
+    def run(surge_authors: int) -> list[Decision]:
+        det = CampaignDetector()
+        rng = random.Random(2)
+        n = int(4 * DAY / STEP)
+
+        def bucket(i: int, extra: int) -> BucketStats:
+            busy = 60 + rng.randint(-25, 25)  # a broad term with a wide everyday swing
+            quiet = rng.randint(0, 1) + extra
+            people = busy + quiet
+            voices = extra if surge_authors else 1
+            return BucketStats(
+                MONDAY + i * STEP,
+                people,
+                people,
+                1 / people,
+                hour_authors=12 * people,
+                hour_top_share=1 / people,
+                effective_authors=float(people),
+                hour_effective_authors=12.0 * people,
+                terms=(
+                    TermStats(busy, busy, 1 / busy, float(busy)),
+                    TermStats(quiet, max(quiet, 1) if surge_authors else 1, 1.0 / max(voices, 1)),
+                ),
+            )
+
+        for i in range(n):
+            det.update(bucket(i, 0))
+        return [det.update(bucket(n + i, 12 + 6 * i)) for i in range(6)]
+
+    crowd = run(surge_authors=1)
+    assert news(crowd) == 1
+    opened = next(d for d in crowd if d.transition == "new")
+    assert opened.score < 3.0  # the total alone did not reach `significance`
+    assert opened.term_scores[1] > opened.term_scores[0]
+    assert news(run(surge_authors=0)) == 0  # the same volume from one account: no

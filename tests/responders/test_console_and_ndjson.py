@@ -30,6 +30,7 @@ SURGE = Surge(
     growth=3.0,
     bucket_minutes=5,
     emerging_terms=("carterruck",),
+    surging_terms=("gag order",),
     sources=(("mastodon", NOW),),
     samples=(SamplePost("1", "ann@m.example", "Gagged!  #trafigura", "https://m.example/1", 40),),
 )
@@ -60,6 +61,7 @@ def test_console_shows_facts_then_the_three_lists() -> None:
     )
     assert "60 posts from 55 people; top account 3% of posts" in text
     assert "emerging: carterruck" in text
+    assert "surging: gag order" in text
     assert "· ann@m.example: Gagged! #trafigura https://m.example/1" in text
     order = [
         text.index(h)
