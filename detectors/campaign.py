@@ -35,6 +35,16 @@ PEAK_AGE = 3
 #: One term alone must reach this × the significance a playbook's total needs: the best of
 #: many terms scores higher than any one by chance (see `python -m bench.detection`).
 TERM_MARGIN = 1.5
+#: A "Not a campaign" click adds this to the playbook's strictness (the factor on the volume
+#: significance a surge must reach): a nudge, as one person's verdict on one alert is noisy,
+#: but four false alarms in a few days reach the cap. The excess over 1 halves every week of
+#: event time: long enough to span a weekly cause (a show, a meeting) recurring, short enough
+#: that the playbook is back near its configured sensitivity within a month. It never exceeds
+#: MAX_STRICTNESS, so a run of clicks cannot deafen a playbook to a real crowd (Alertmanager's
+#: silences expire for the same reason).
+FALSE_ALARM_STEP = 0.25
+FALSE_ALARM_HALF_LIFE_S = 7 * 24 * 3600.0
+MAX_STRICTNESS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,10 @@ class CampaignDetector:
     It needs `warmup_hours` of data before it can fire, and about three days to know the
     daily rhythm (before that it scores against a flat level).
 
+    Staff feedback makes it stricter: `mark_false_alarm` (a "Not a campaign" click) raises
+    the significance a surge needs by `FALSE_ALARM_STEP`, up to `MAX_STRICTNESS` times, and
+    the extra fades with a half-life of `FALSE_ALARM_HALF_LIFE_S` of event time.
+
     Parameters
     ----------
     params
@@ -134,6 +148,10 @@ class CampaignDetector:
      ('escalating', None, 14.7), ('escalating', None, 18.9)]
 
     """
+
+    #: (strictness above 1, event time it was set): a class default, so checkpoints pickled
+    #: before feedback existed load as never marked.
+    _false_alarm: tuple[float, float] = (0.0, 0.0)
 
     def __init__(self, params: DetectParams | None = None) -> None:
         self.params = params or DetectParams()
@@ -174,6 +192,22 @@ class CampaignDetector:
     @property
     def thresholds(self) -> Thresholds:
         return self.params.thresholds
+
+    def strictness(self, at: float) -> float:
+        """The factor on the significance a surge needs at event time `at`: 1 unless marked."""
+        excess, since = self._false_alarm
+        if excess == 0.0:
+            return 1.0
+        halvings = max(at - since, 0.0) / FALSE_ALARM_HALF_LIFE_S
+        return 1.0 + excess * float(0.5**halvings)
+
+    def mark_false_alarm(self, at: float) -> float:
+        """Staff said the alert raised by event time `at` was no campaign; return the new
+        strictness. Only opening a campaign gets harder (an open one runs its course), and
+        buckets that no longer fire are learned as quiet ones, like any ordinary traffic."""
+        excess = min(self.strictness(at) - 1.0 + FALSE_ALARM_STEP, MAX_STRICTNESS - 1.0)
+        self._false_alarm = (excess, at)
+        return 1.0 + excess
 
     def _score(self, start: float, posts: float) -> tuple[float, float | None]:
         """The combined volume score, and the hour-long count once there is a full hour."""
@@ -298,6 +332,7 @@ class CampaignDetector:
         transition: Transition | None = None
         t = self.thresholds
         needed = t.significance if bucket.authors is None else t.crowd_significance
+        needed *= self.strictness(start)
         firing = score >= needed and self.volume.warm
         view = self._term_view(bucket)
         term_firing = (

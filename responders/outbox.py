@@ -72,6 +72,15 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class FalseAlarm:
+    """A campaign staff marked "Not a campaign": `id` is its feedback row, to resume after."""
+
+    id: int
+    playbook: str
+    campaign_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Thread:
     """Where a campaign's conversation lives in one Slack channel."""
 
@@ -199,6 +208,23 @@ class Outbox:
             "SELECT playbook, action, COUNT(*) FROM feedback GROUP BY playbook, action"
         )
         return {(p, a): int(n) for p, a, n in rows}
+
+    def false_alarms(self, after: int) -> list[FalseAlarm]:
+        """Campaigns first marked "Not a campaign" in a feedback row after `after`, oldest
+        first. A second person clicking the same alert is agreement, not a second false
+        alarm, so each campaign comes once."""
+        rows = self._db.execute(
+            "SELECT id, playbook, campaign_id FROM feedback AS f WHERE action = 'not_campaign'"
+            " AND id > ? AND NOT EXISTS (SELECT 1 FROM feedback AS e WHERE e.id < f.id"
+            " AND e.action = 'not_campaign' AND e.campaign_id = f.campaign_id) ORDER BY id",
+            (after,),
+        ).fetchall()
+        return [FalseAlarm(int(i), p, c) for i, p, c in rows]
+
+    def last_feedback_id(self) -> int:
+        """The newest feedback row's id (0 when there is none)."""
+        row = self._db.execute("SELECT MAX(id) FROM feedback").fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
 
     def snooze(self, playbook: str, until: float, by: str) -> None:
         self._db.execute(

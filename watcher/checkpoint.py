@@ -1,8 +1,9 @@
 """Detector state in a SQLite file, so a restart neither re-alerts nor starts cold.
 
 A checkpoint holds, per playbook, its runtime state (baselines, open buckets, recent history,
-the open campaign and its tally), pickled, plus the engine's watermark and the ids of the
-organisation's own posts. A playbook's state is restored only if its `watch.terms` and
+the open campaign and its tally, the strictness "Not a campaign" clicks left), pickled, plus
+the engine's watermark, the ids of the organisation's own posts and the outbox feedback row
+up to which clicks were applied. A playbook's state is restored only if its `watch.terms` and
 `detect:` section are unchanged (the state's term indices and baselines depend on them); a
 changed or new playbook starts cold and stays quiet until its baseline is warm.
 
@@ -42,6 +43,7 @@ class Snapshot:
     runtimes: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name → (fp, state)
     engine: bytes = b""
     saved_at: float = 0.0  # event time: the engine's watermark
+    false_alarms: int | None = None  # `Engine.false_alarms_applied`
 
 
 def fingerprint(runtime: PlaybookRuntime) -> str:
@@ -57,7 +59,7 @@ def snapshot(engine: Engine) -> Snapshot:
         for r in engine.runtimes
     }
     own = pickle.dumps((FORMAT, engine.watermark, engine._own_ids), pickle.HIGHEST_PROTOCOL)
-    return Snapshot(runtimes, own, engine.watermark)
+    return Snapshot(runtimes, own, engine.watermark, false_alarms=engine.false_alarms_applied)
 
 
 def write(path: Path, snap: Snapshot) -> None:
@@ -70,6 +72,10 @@ def write(path: Path, snap: Snapshot) -> None:
             [(name, fp, state) for name, (fp, state) in snap.runtimes.items()],
         )
         db.execute("INSERT OR REPLACE INTO engine VALUES ('state', ?)", (snap.engine,))
+        # a row of its own, so checkpoints from before it still read (as None)
+        db.execute("DELETE FROM engine WHERE key = 'false_alarms'")
+        if snap.false_alarms is not None:
+            db.execute("INSERT INTO engine VALUES ('false_alarms', ?)", (snap.false_alarms,))
     db.close()
 
 
@@ -83,6 +89,7 @@ def read(path: Path) -> Snapshot | None:
             db.executescript(_SCHEMA)
             rows = db.execute("SELECT playbook, fingerprint, state FROM runtime").fetchall()
             found = db.execute("SELECT value FROM engine WHERE key = 'state'").fetchone()
+            applied = db.execute("SELECT value FROM engine WHERE key = 'false_alarms'").fetchone()
         db.close()
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(
@@ -91,7 +98,11 @@ def read(path: Path) -> Snapshot | None:
         ) from None
     if found is None:
         return None
-    return Snapshot({name: (fp, state) for name, fp, state in rows}, found[0])
+    return Snapshot(
+        {name: (fp, state) for name, fp, state in rows},
+        found[0],
+        false_alarms=None if applied is None else int(applied[0]),
+    )
 
 
 def restore(engine: Engine, snap: Snapshot) -> list[str]:
@@ -108,6 +119,7 @@ def restore(engine: Engine, snap: Snapshot) -> list[str]:
         restored.append(runtime.playbook.name)
     engine.watermark = watermark
     engine._own_ids = set(own_ids)
+    engine.false_alarms_applied = snap.false_alarms
     for runtime in engine.runtimes:  # cold runtimes start counting at the watermark
         if runtime.first_start is None and watermark > float("-inf"):
             runtime.start_at(watermark)

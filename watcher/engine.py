@@ -292,6 +292,10 @@ class Engine:
         self.watermark = -math.inf
         self._next_close = math.inf
         self._alerts: list[Alert] = []
+        #: The outbox feedback row up to which "Not a campaign" clicks are applied (None: not
+        #: known yet). Checkpointed with the detectors, so after a crash both roll back
+        #: together and each click is applied exactly once.
+        self.false_alarms_applied: int | None = None
 
     def feed_lines(self, lines: Iterable[bytes | str], *, source: str = "") -> None:
         """Decode and process NDJSON post lines; malformed ones are counted and skipped.
@@ -509,6 +513,17 @@ class Engine:
             self.stats.own_voice.setdefault(playbook.name, 0)
         self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)
         return outcome
+
+    def mark_false_alarm(self, playbook: str) -> float | None:
+        """Staff said an alert of `playbook` was not a campaign: make its detector stricter
+        as of the watermark. Returns the new strictness, or None if no such playbook runs or
+        no post has been seen yet (there is no event time to date the click by)."""
+        if self.watermark == -math.inf:
+            return None
+        for runtime in self.runtimes:
+            if runtime.playbook.name == playbook:
+                return runtime.detector.mark_false_alarm(self.watermark)
+        return None
 
     def drain_alerts(self) -> list[Alert]:
         alerts, self._alerts = self._alerts, []

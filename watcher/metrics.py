@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
+from detectors.campaign import FALSE_ALARM_HALF_LIFE_S, MAX_STRICTNESS
 from watcher.engine import Engine
 from watcher.sources.base import SourceHealth
 
@@ -65,6 +66,7 @@ class Metrics:
     posts_late: Counter = field(init=False)
     burst_score: Gauge = field(init=False)
     campaign_state: Gauge = field(init=False)
+    detector_strictness: Gauge = field(init=False)
     alerts: Counter = field(init=False)
     playbooks_loaded: Gauge = field(init=False)
     reloads: Counter = field(init=False)
@@ -158,6 +160,13 @@ class Metrics:
         self.campaign_state = gauge(
             "campaign_state",
             "0 quiet, 1 emerging, 2 escalating, 3 peaked, 4 subsiding, 5 over.",
+            "playbook",
+        )
+        self.detector_strictness = gauge(
+            "detector_strictness",
+            "Factor on the significance a surge needs to open a campaign: 1, raised by "
+            f'"Not a campaign" clicks (at most {MAX_STRICTNESS:g}), fading back with a '
+            f"{FALSE_ALARM_HALF_LIFE_S / 86400:g}-day half-life.",
             "playbook",
         )
         self.alerts = counter(
@@ -276,6 +285,7 @@ class Metrics:
         for metric in (self.posts_matched, self.posts_own_voice, self.burst_score):
             metric.labels(name)
         self.campaign_state.labels(name).set(STATE_CODES["quiet"])
+        self.detector_strictness.labels(name).set(1.0)
         for kind in ALERT_KINDS:
             self.alerts.labels(name, kind)
 
@@ -285,6 +295,7 @@ class Metrics:
         for metric in (self.posts_matched, self.posts_own_voice, self.burst_score):
             metric.remove(name)
         self.campaign_state.remove(name)
+        self.detector_strictness.remove(name)
         for kind in ALERT_KINDS:
             self.alerts.remove(name, kind)
         for key in [k for k in self._seen if k[1] == name and k[0] in ("matched", "own")]:
@@ -359,6 +370,8 @@ class Metrics:
             decision = runtime.last
             self.burst_score.labels(name).set(decision.score if decision else 0.0)
             self.campaign_state.labels(name).set(STATE_CODES[decision.state] if decision else 0)
+            strictness = runtime.detector.strictness(engine.watermark)
+            self.detector_strictness.labels(name).set(strictness)
 
     def observe_clock(self, now: float) -> None:
         """Refresh the values that are ages: they move with the clock, not with events."""

@@ -146,6 +146,7 @@ async def _serve(
             recorder=recorder,
             watch=watch,
             state=state,
+            outbox=delivery.outbox,
         )
         socket = None
         if config.app_token:

@@ -22,9 +22,11 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from responders.alert import Alert
 from responders.base import Responder
+from responders.outbox import Outbox
 from watcher import checkpoint
 from watcher.dedup import Dedup
 from watcher.engine import Engine
+from watcher.feedback import POLL_SECONDS, apply_false_alarms
 from watcher.metrics import Metrics
 from watcher.playbook import Playbook
 from watcher.post import Post
@@ -61,6 +63,7 @@ class Service:
         checkpoint_seconds: float = 60.0,
         routes: Sequence[web.RouteDef] = (),
         on_refresh: Callable[[Metrics], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = Engine(playbooks)
         self.state, self.checkpoint_seconds = state, checkpoint_seconds
@@ -96,6 +99,7 @@ class Service:
         self.source_buffer = source_buffer
         self.routes = list(routes)  # e.g. Slack's interactivity endpoint
         self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
+        self.outbox = outbox  # where button clicks are recorded; "Not a campaign" is read back
 
     # -- HTTP ------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -160,8 +164,25 @@ class Service:
             except Exception:  # a full disk must not stop detection; say so and go on
                 log.exception("checkpoint to %s failed", self.state)
 
+    # -- feedback --------------------------------------------------------------------------
+    def apply_feedback(self) -> int:
+        """Make detectors stricter for "Not a campaign" clicks not applied yet; how many."""
+        return 0 if self.outbox is None else apply_false_alarms(self.engine, self.outbox)
+
+    def _poll_feedback(self) -> None:
+        try:
+            self.apply_feedback()
+        except Exception:  # a locked or broken outbox must not stop detection; say so
+            log.exception("reading button feedback from the outbox failed")
+
+    async def _feedback(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            self._poll_feedback()
+
     async def __aenter__(self) -> Service:
         self._restore()
+        self._poll_feedback()  # clicks made while the service was down
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -231,6 +252,7 @@ class Service:
             asyncio.create_task(self._detect(), name="engine"),
             asyncio.create_task(self._respond(), name="responders"),
             asyncio.create_task(self._checkpoints(), name="checkpoints"),
+            asyncio.create_task(self._feedback(), name="feedback"),
         ]
         if self.reloader is not None:
             workers.append(asyncio.create_task(self.reloader.run(), name="reload"))
@@ -247,6 +269,7 @@ class Service:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            self._poll_feedback()  # so the last checkpoint holds every click made until now
             await self._checkpoint()
             self._refresh_metrics()
 

@@ -52,6 +52,7 @@ def test_known_label_sets_exist_at_zero_before_any_event() -> None:
     assert sample(m, "groundswell_alerts_total", playbook="waste", kind="new") == 0.0
     assert sample(m, "groundswell_alerts_total", playbook="waste", kind="update") == 0.0
     assert sample(m, "groundswell_campaign_state", playbook="waste") == 0.0
+    assert sample(m, "groundswell_detector_strictness", playbook="waste") == 1.0
     assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="failed") == 0.0
     assert sample(m, "groundswell_delivery_seconds_count", responder="slack") == 0.0
     assert sample(m, "groundswell_queue_capacity", queue="posts") == 64.0
@@ -104,6 +105,7 @@ def test_reloads_checkpoints_and_the_other_pushed_values() -> None:
     assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") == 0.0
     m.forget_playbook("sewage")
     assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") is None
+    assert sample(m, "groundswell_detector_strictness", playbook="sewage") is None
     m.count_rate_limited(2)
     m.observe_outbox(7)
     m.observe_source("mastodon", SourceHealth(duplicates=4, dropped=500), now=0.0)
