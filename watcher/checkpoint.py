@@ -20,7 +20,7 @@ from pathlib import Path
 
 from watcher.engine import Engine, PlaybookRuntime
 
-FORMAT = 1
+FORMAT = 2  # 2: token novelty replaced the hashtag baseline
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime (
     playbook TEXT PRIMARY KEY,
