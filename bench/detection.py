@@ -153,6 +153,9 @@ def stories() -> list[str]:
             for a in new
         ]
         lines.append(f"  {name:<12} new alerts: {', '.join(fired) or 'none'}")
+        if new:
+            emerging = ", ".join(new[0].surge.emerging_terms) or "none"
+            lines.append(f"  {'':<12} first alert's emerging terms: {emerging}")
     return lines
 
 

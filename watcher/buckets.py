@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from river.sketch import NUnique
 from detectors.campaign import BucketStats, TermStats
 from watcher.crowd import MAX_EXACT_AUTHORS, AuthorWindow, effective_authors, merged, new_sketch
 from watcher.post import Post
+from watcher.tokens import tokens_of
 
 #: Recent closed buckets kept so a campaign can be summarised back to its onset.
 HISTORY_BUCKETS = 24
@@ -25,15 +26,38 @@ HISTORY_BUCKETS = 24
 MAX_REMEMBERED_POSTS = 2_000
 #: Distinct resharers/repliers remembered per post (enough to tell a voice from a viral post).
 MAX_ENGAGERS = 5_000
+#: Distinct tokens counted per bucket and per campaign (a token seen first past it is not).
+MAX_TOKENS = 5_000
+#: Distinct authors (and wordings) remembered per token: enough to tell a crowd from one voice.
+MAX_TOKEN_VOICES = 10
 
-_HASHTAG = re.compile(r"#(\w+)")
+
+def count_tokens(tally: Bucket, tokens: set[str], author: str) -> None:
+    """Count a post's tokens once each, with its author and its wording, within the caps."""
+    counts, authors, texts = tally.tokens, tally.token_authors, tally.token_texts
+    # copies of one text share it, mentions and links aside; crc32, not hash(), so that it
+    # is the same after a restart from a checkpoint
+    wording = zlib.crc32(" ".join(sorted(tokens)).encode())
+    for token in tokens:
+        people = authors.get(token)
+        if people is None:
+            if len(authors) >= MAX_TOKENS:
+                continue
+            people = authors[token] = set()
+            texts[token] = set()
+        counts[token] += 1
+        if len(people) < MAX_TOKEN_VOICES:
+            people.add(author)
+        seen = texts[token]
+        if len(seen) < MAX_TOKEN_VOICES:
+            seen.add(wording)
 
 
-def hashtags_of(post: Post) -> set[str]:
-    """Lower-case hashtags, from the post's field and its text."""
-    tags = {tag.lower().lstrip("#") for tag in post.hashtags}
-    tags.update(tag.lower() for tag in _HASHTAG.findall(post.text))
-    return tags
+def _merge_capped(mine: set[str] | set[int], more: Iterable[str] | Iterable[int]) -> None:
+    for item in more:  # one by one, so the capped size is the same in every run
+        if len(mine) >= MAX_TOKEN_VOICES:
+            break
+        mine.add(item)  # type: ignore[arg-type]  # one element type per set
 
 
 @dataclass(slots=True)
@@ -44,11 +68,16 @@ class Bucket:
     posts: int = 0
     authors: Counter[str] = field(default_factory=Counter)
     terms: Counter[int] = field(default_factory=Counter)
-    hashtags: Counter[str] = field(default_factory=Counter)
     reshares: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Post] = field(default_factory=dict)
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
+    # Co-occurring tokens, from posts in their own words: a reshare repeats another's, and
+    # counting it would make every word of one viral post look like news.
+    originals: int = 0  # posts that are not reshares
+    tokens: Counter[str] = field(default_factory=Counter)  # originals carrying each token
+    token_authors: dict[str, set[str]] = field(default_factory=dict)  # token → some who used it
+    token_texts: dict[str, set[int]] = field(default_factory=dict)  # token → some wordings
     followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
     more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
     term_authors: dict[int, Counter[str]] = field(default_factory=dict)  # capped like authors
@@ -68,11 +97,13 @@ class Bucket:
             if self.more_authors is None:
                 self.more_authors = new_sketch()
             self.more_authors.update(post.author)
-        self.hashtags.update(hashtags_of(post))
         if post.reshare_of:
             self.reshares[post.reshare_of] += 1
-        elif len(self.examples) < MAX_REMEMBERED_POSTS:
-            self.examples[post.id] = post
+        else:
+            self.originals += 1
+            count_tokens(self, tokens_of(post.text, post.hashtags), post.author)
+            if len(self.examples) < MAX_REMEMBERED_POSTS:
+                self.examples[post.id] = post
         source = post.source or "unknown"
         if source not in self.sources:
             self.sources[source] = timestamp
@@ -129,11 +160,14 @@ class CampaignTally:
     posts: int = 0
     authors: Counter[str] = field(default_factory=Counter)
     terms: Counter[int] = field(default_factory=Counter)
-    hashtags: Counter[str] = field(default_factory=Counter)
     reshares: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Post] = field(default_factory=dict)
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)
+    originals: int = 0
+    tokens: Counter[str] = field(default_factory=Counter)
+    token_authors: dict[str, set[str]] = field(default_factory=dict)
+    token_texts: dict[str, set[int]] = field(default_factory=dict)
     followers: dict[str, int] = field(default_factory=dict)
     more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
 
@@ -151,7 +185,13 @@ class CampaignTally:
                     self.more_authors.update(author)
         self.more_authors = merged(self.more_authors, bucket.more_authors)
         self.terms.update(bucket.terms)
-        self.hashtags.update(bucket.hashtags)
+        self.originals += bucket.originals
+        for token, count in bucket.tokens.items():
+            if token not in self.tokens and len(self.tokens) >= MAX_TOKENS:
+                continue
+            self.tokens[token] += count
+            _merge_capped(self.token_authors.setdefault(token, set()), bucket.token_authors[token])
+            _merge_capped(self.token_texts.setdefault(token, set()), bucket.token_texts[token])
         self.reshares.update(bucket.reshares)
         room = MAX_REMEMBERED_POSTS - len(self.examples)
         for post_id, post in list(bucket.examples.items())[: max(room, 0)]:
@@ -166,6 +206,20 @@ class CampaignTally:
                 mine |= people
         for author, count in bucket.followers.items():
             self.followers[author] = max(count, self.followers.get(author, 0))
+
+    def token_support(self) -> dict[str, int]:
+        """How many distinct voices used each token, counted up to MAX_TOKEN_VOICES.
+
+        For a hashtag, distinct authors: a tag is a label people pass on, so copies count,
+        but one account repeating it does not. For a word or phrase, the fewer of distinct
+        authors and distinct wordings: the words of one text pasted by a hundred accounts
+        are that text's, and its samples already show it.
+        """
+        texts = self.token_texts
+        return {
+            token: len(people) if token[0] == "#" else min(len(people), len(texts[token]))
+            for token, people in self.token_authors.items()
+        }
 
     @property
     def distinct_authors(self) -> int:

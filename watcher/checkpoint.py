@@ -21,7 +21,7 @@ from pathlib import Path
 
 from watcher.engine import Engine, PlaybookRuntime
 
-FORMAT = 2  # 2: crowd statistics (rolling hour of authors, sketches) in the history
+FORMAT = 2  # 2: crowd statistics and per-term state in the history; token novelty
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime (
     playbook TEXT PRIMARY KEY,

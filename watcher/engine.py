@@ -18,20 +18,25 @@ import msgspec
 import orjson
 
 from detectors.campaign import CampaignDetector, Decision
+from detectors.novelty import Novelty
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief import build_brief
 from watcher.buckets import Bucket, CampaignTally, History
-from watcher.matcher import normalise
 from watcher.playbook import Playbook, build_matcher
 from watcher.post import EARLIEST, LATEST, Post, PostError, post_from_json
+from watcher.tokens import OwnTerms, pick_emerging
 from watcher.voices import remember_authors, surge_texts, voice_candidates
 
 #: Own-post ids remembered per engine, so reshares of them can be recognised.
 MAX_OWN_IDS = 50_000
 #: Surging terms an alert names.
 MAX_SURGING_TERMS = 5
-#: How long the hashtag baseline remembers, for picking out emerging terms.
-TAG_HALF_LIFE_S = 24 * 3600.0
+#: How long the baseline of co-occurring tokens remembers, for picking out emerging terms.
+TOKEN_HALF_LIFE_S = 24 * 3600.0
+#: Emerging terms an alert names.
+MAX_EMERGING = 6
+#: How far back CampaignDetector may date an onset (its `_recent`), in buckets.
+ONSET_LOOKBACK_BUCKETS = 12
 
 
 @dataclass(slots=True)
@@ -81,10 +86,6 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _bare(term: str) -> str:
-    return normalise(term).lstrip("#").replace(" ", "")
-
-
 class PlaybookRuntime:
     """One playbook's live state: open buckets, detector, history and open campaign."""
 
@@ -99,15 +100,16 @@ class PlaybookRuntime:
         self.campaign: CampaignTally | None = None
         self.last: Decision | None = None
         self.on_close: BucketHook | None = None  # sees every closed bucket (backtest plots)
-        self._tag_base: dict[str, tuple[float, float]] = {}  # tag → (decayed count, at)
+        # a quiet bucket is learned late, once it is too old to be a backdated onset's
+        self.novelty = Novelty(TOKEN_HALF_LIFE_S, hold=ONSET_LOOKBACK_BUCKETS * self.width)
         self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
-        self._term_tags = {_bare(t) for t in playbook.watch.terms}
         self._terms = len(playbook.watch.terms)
+        self._own_terms = OwnTerms(playbook.watch.terms)
         self.known_authors: dict[str, float] = {}  # who spoke on the issue outside a surge
 
     #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
-    STATE = ("detector", "history", "open", "first_start", "campaign", "last", "_tag_base")
+    STATE = ("detector", "history", "open", "first_start", "campaign", "last", "novelty")
 
     def state(self) -> dict[str, object]:
         """The live detection state, for a checkpoint (picklable)."""
@@ -171,6 +173,7 @@ class PlaybookRuntime:
         if decision.transition == "new":
             assert decision.onset is not None
             self.campaign = CampaignTally(decision.onset)
+            self.novelty.discard_since(decision.onset)
             for past in self.history.since(decision.onset):
                 self.campaign.absorb(past)
         elif self.campaign is not None:
@@ -184,26 +187,11 @@ class PlaybookRuntime:
         return alert
 
     def _learn_tags(self, bucket: Bucket) -> None:
-        decay = math.log(2) / TAG_HALF_LIFE_S
-        for tag, count in bucket.hashtags.items():
-            value, at = self._tag_base.get(tag, (0.0, bucket.start))
-            self._tag_base[tag] = (
-                value * math.exp(-decay * (bucket.start - at)) + count,
-                bucket.start,
-            )
-        if len(self._tag_base) > 2_000:  # keep the commonest; rare tags are not a baseline
-            keep = sorted(self._tag_base.items(), key=lambda kv: kv[1][0], reverse=True)[:1_000]
-            self._tag_base = dict(keep)
+        self.novelty.learn(bucket.originals, bucket.tokens, bucket.start)
 
-    def _emerging(self, tally: CampaignTally) -> tuple[str, ...]:
-        found = []
-        for tag, count in tally.hashtags.most_common(20):
-            if tag in self._term_tags or count < 3:
-                continue
-            base = self._tag_base.get(tag, (0.0, 0.0))[0]
-            if count >= 5 * (base + 1):
-                found.append(tag)
-        return tuple(found[:5])
+    def _emerging(self, tally: CampaignTally, at: float) -> tuple[str, ...]:
+        ranked = self.novelty.emerging(tally.originals, tally.tokens, tally.token_support(), at)
+        return pick_emerging(ranked, tally.tokens, self._own_terms, MAX_EMERGING)
 
     def _surging(self, decision: Decision) -> tuple[str, ...]:
         """The terms significant against their own baselines in this bucket, most first."""
@@ -256,7 +244,7 @@ class PlaybookRuntime:
             score=decision.score,
             growth=decision.growth,
             bucket_minutes=pb.detect.bucket_minutes,
-            emerging_terms=self._emerging(tally),
+            emerging_terms=self._emerging(tally, decision.start + self.width),
             surging_terms=self._surging(decision),
             sources=tuple(
                 sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])

@@ -78,7 +78,7 @@ def test_the_alert_carries_the_campaign_signals(
     assert alert["distinct_authors"] >= 20
     assert alert["top_author_share"] < 0.25
     assert alert["rate_per_bucket"] > alert["baseline_per_bucket"]
-    assert "freepress" in alert["emerging_terms"]
+    assert "#freepress" in alert["emerging_terms"]
     assert set(alert["sources"]) == {"bluesky", "mastodon"}
     assert alert["samples"][0]["id"] in {surge[0]["id"], surge[1]["id"]}
 

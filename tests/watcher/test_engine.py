@@ -62,8 +62,8 @@ def test_crowd_surge_raises_one_new_alert_with_its_brief(
     assert alert["playbook"] == "waste"
     assert alert["fired_at"] > "2024-03-04T06:00"
     assert alert["distinct_authors"] >= 50
-    assert "freepress" in alert["emerging_terms"]
-    assert "dumpgate" not in alert["emerging_terms"]  # a playbook term is not "emerging"
+    assert "#freepress" in alert["emerging_terms"]
+    assert "#dumpgate" not in alert["emerging_terms"]  # a playbook term is not "emerging"
     assert alert["resources"][0]["title"] == "Our dumping report"
     assert alert["voices"][0]["title"] == "Jo Reporter"
     assert alert["offers"][0]["title"] == "Meeting room"
