@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -67,7 +68,8 @@ class BucketStats:
     `hour_top_share` the busiest one's share of that hour's posts. `effective_authors`
     and `hour_effective_authors` are exp(H), H the Shannon entropy of who posted: the posts'
     count when each has its own author, k when k accounts post equally (0.0 when unknown).
-    `terms` holds the same per term, in the playbook's order (empty for a bare series).
+    `terms` holds the same per term, by the term's index in the playbook, for the terms
+    that had posts (absent ones had none; empty for a bare series).
     """
 
     start: float
@@ -78,7 +80,7 @@ class BucketStats:
     hour_top_share: float = 0.0
     effective_authors: float = 0.0
     hour_effective_authors: float = 0.0
-    terms: tuple[TermStats, ...] = ()
+    terms: Mapping[int, TermStats] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,10 @@ class CampaignDetector:
     ----------
     params
         The playbook's `detect:` section.
+    terms
+        How many terms the playbook watches. With two or more, each term's count is also
+        scored against its own baseline (`detectors.terms`), so one quiet term's crowd is
+        not lost in a busy total.
 
     Examples
     --------
@@ -153,8 +159,9 @@ class CampaignDetector:
     #: before feedback existed load as never marked.
     _false_alarm: tuple[float, float] = (0.0, 0.0)
 
-    def __init__(self, params: DetectParams | None = None) -> None:
+    def __init__(self, params: DetectParams | None = None, terms: int = 0) -> None:
         self.params = params or DetectParams()
+        self.terms = terms  # how many terms the playbook has, each also scored on its own
         bucket_hours = self.params.bucket_minutes / 60
         half_life = self.params.half_life_hours / bucket_hours
         # Seven days of visits to an hour slot: the daily shape is a lasting habit, and a short
@@ -225,10 +232,12 @@ class CampaignDetector:
         `TermSignificance` (each half with its own noise floor), so a bucket costs one pass of
         numpy calls, whose overhead, not the arithmetic, is what 50-term arrays cost.
         """
-        k = len(bucket.terms)
+        k = self.terms
         if k < 2:  # one term is the total, already scored
             return None
-        counts = np.fromiter((t.posts for t in bucket.terms), np.float64, k)
+        counts = np.zeros(k)
+        for index, term in bucket.terms.items():
+            counts[index] = term.posts
         if self._terms is None or self._terms.terms != 2 * k:
             half_life, slot_half_life, floor, warmup = self._term_args
             floors = np.repeat([floor, floor * self.window**0.5], k)
@@ -263,7 +272,9 @@ class CampaignDetector:
         if self._repeats(bucket) > t.max_posts_per_voice:
             return False
         for j in np.flatnonzero(scores >= needed * TERM_MARGIN):
-            term = bucket.terms[j]
+            term = bucket.terms.get(int(j))
+            if term is None:
+                continue
             voices = term.effective_authors
             repeats = term.posts / voices if voices > 0 else 0.0
             if (

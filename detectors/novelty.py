@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping
+from operator import itemgetter
 
 #: Rescale the forward-decayed weights before 2**RESCALE_AFTER half-lives overflow them.
 RESCALE_AFTER = 64.0
@@ -173,7 +173,9 @@ class Novelty:
         for token, count in tokens.items():
             counts[token] = counts.get(token, 0.0) + count * weight
         if len(counts) > 2 * self.max_tokens:
-            self.counts = dict(heapq.nlargest(self.max_tokens, counts.items(), key=_second))
+            # a C sort of the pairs beats heapq.nlargest's Python key calls by ~10x here
+            ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
+            self.counts = dict(ranked[: self.max_tokens])
 
     def _rescale(self, at: float) -> None:
         assert self.landmark is not None
@@ -221,7 +223,3 @@ class Novelty:
                 found.append((token, g))
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found
-
-
-def _second(pair: tuple[str, float]) -> float:
-    return pair[1]

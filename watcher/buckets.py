@@ -32,9 +32,19 @@ MAX_TOKENS = 5_000
 MAX_TOKEN_VOICES = 10
 
 
-def count_tokens(tally: Bucket, tokens: set[str], author: str) -> None:
-    """Count a post's tokens once each, with its author and its wording, within the caps."""
-    counts, authors, texts = tally.tokens, tally.token_authors, tally.token_texts
+def count_tokens(counts: Counter[str], tokens: set[str]) -> None:
+    """Count a post's tokens once each; past MAX_TOKENS distinct, only those already seen."""
+    if len(counts) < MAX_TOKENS:
+        counts.update(tokens)  # in C: the hot path, run for every matched original post
+        return
+    for token in tokens:
+        if token in counts:
+            counts[token] += 1
+
+
+def note_voices(tally: CampaignTally, tokens: set[str], author: str) -> None:
+    """Remember who used each token, and in which wording, up to MAX_TOKEN_VOICES each."""
+    authors, texts = tally.token_authors, tally.token_texts
     # copies of one text share it, mentions and links aside; crc32, not hash(), so that it
     # is the same after a restart from a checkpoint
     wording = zlib.crc32(" ".join(sorted(tokens)).encode())
@@ -45,19 +55,11 @@ def count_tokens(tally: Bucket, tokens: set[str], author: str) -> None:
                 continue
             people = authors[token] = set()
             texts[token] = set()
-        counts[token] += 1
         if len(people) < MAX_TOKEN_VOICES:
             people.add(author)
         seen = texts[token]
         if len(seen) < MAX_TOKEN_VOICES:
             seen.add(wording)
-
-
-def _merge_capped(mine: set[str] | set[int], more: Iterable[str] | Iterable[int]) -> None:
-    for item in more:  # one by one, so the capped size is the same in every run
-        if len(mine) >= MAX_TOKEN_VOICES:
-            break
-        mine.add(item)  # type: ignore[arg-type]  # one element type per set
 
 
 @dataclass(slots=True)
@@ -73,11 +75,11 @@ class Bucket:
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
     # Co-occurring tokens, from posts in their own words: a reshare repeats another's, and
-    # counting it would make every word of one viral post look like news.
-    originals: int = 0  # posts that are not reshares
+    # counting it would make every word of one viral post look like news. Only the first
+    # MAX_REMEMBERED_POSTS originals of a bucket are tokenised: shares are what novelty
+    # compares, and a sample keeps a firehose bucket's cost and memory bounded.
+    originals: int = 0  # originals tokenised
     tokens: Counter[str] = field(default_factory=Counter)  # originals carrying each token
-    token_authors: dict[str, set[str]] = field(default_factory=dict)  # token → some who used it
-    token_texts: dict[str, set[int]] = field(default_factory=dict)  # token → some wordings
     followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
     more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
     term_authors: dict[int, Counter[str]] = field(default_factory=dict)  # capped like authors
@@ -100,9 +102,9 @@ class Bucket:
         if post.reshare_of:
             self.reshares[post.reshare_of] += 1
         else:
-            self.originals += 1
-            count_tokens(self, tokens_of(post.text, post.hashtags), post.author)
             if len(self.examples) < MAX_REMEMBERED_POSTS:
+                self.originals += 1
+                count_tokens(self.tokens, tokens_of(post.text, post.hashtags))
                 self.examples[post.id] = post
         source = post.source or "unknown"
         if source not in self.sources:
@@ -125,22 +127,19 @@ class Bucket:
     def stats(self, terms: int = 0) -> BucketStats:
         """The bucket's counts, and each of the playbook's `terms` terms' own."""
         posts, share, voices = _crowd_of(self.authors, self.posts)
-        per_term = []
-        for index in range(terms):
-            people = self.term_authors.get(index)
-            if people is None:
-                per_term.append(TermStats(0, 0))
-                continue
-            count = self.terms[index]
-            _, term_share, term_voices = _crowd_of(people, count)
-            per_term.append(TermStats(count, len(people), term_share, term_voices))
+        per_term = {}
+        if terms:
+            for index, people in self.term_authors.items():
+                count = self.terms[index]
+                _, term_share, term_voices = _crowd_of(people, count)
+                per_term[index] = TermStats(count, len(people), term_share, term_voices)
         return BucketStats(
             self.start,
             posts,
             self.distinct_authors,
             share,
             effective_authors=voices,
-            terms=tuple(per_term),
+            terms=per_term,
         )
 
 
@@ -190,8 +189,10 @@ class CampaignTally:
             if token not in self.tokens and len(self.tokens) >= MAX_TOKENS:
                 continue
             self.tokens[token] += count
-            _merge_capped(self.token_authors.setdefault(token, set()), bucket.token_authors[token])
-            _merge_capped(self.token_texts.setdefault(token, set()), bucket.token_texts[token])
+        # Who said what is needed only for a campaign's tokens, so it is worked out here,
+        # from the bucket's remembered originals, rather than for every post as it comes.
+        for post in bucket.examples.values():
+            note_voices(self, tokens_of(post.text, post.hashtags), post.author)
         self.reshares.update(bucket.reshares)
         room = MAX_REMEMBERED_POSTS - len(self.examples)
         for post_id, post in list(bucket.examples.items())[: max(room, 0)]:

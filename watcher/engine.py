@@ -93,7 +93,7 @@ class PlaybookRuntime:
         self.playbook = playbook
         self.width = playbook.detect.bucket_minutes * 60.0
         self.lateness = lateness
-        self.detector = CampaignDetector(playbook.detect)
+        self.detector = CampaignDetector(playbook.detect, len(playbook.watch.terms))
         self.history = History(self.detector.window)
         self.open: dict[float, Bucket] = {}
         self.first_start: float | None = None  # start of the next bucket to close

@@ -99,7 +99,7 @@ def test_slow_growth_over_days_does_not_page() -> None:
 
 def test_rarity_a_term_that_spikes_often_needs_a_bigger_spike() -> None:
     def run(final: int) -> tuple[list[int], Decision]:
-        det = CampaignDetector()
+        det = CampaignDetector(terms=2)
         rng = random.Random(2)
         fired = []
         for i in range(int(8 * DAY / STEP)):
@@ -198,7 +198,7 @@ def test_one_term_surging_in_a_busy_playbook_pages_by_its_own_baseline() -> None
     from detectors.campaign import TermStats
 
     def run(surge_authors: int) -> list[Decision]:
-        det = CampaignDetector()
+        det = CampaignDetector(terms=2)
         rng = random.Random(2)
         n = int(4 * DAY / STEP)
 
@@ -216,10 +216,10 @@ def test_one_term_surging_in_a_busy_playbook_pages_by_its_own_baseline() -> None
                 hour_top_share=1 / people,
                 effective_authors=float(people),
                 hour_effective_authors=12.0 * people,
-                terms=(
-                    TermStats(busy, busy, 1 / busy, float(busy)),
-                    TermStats(quiet, max(quiet, 1) if surge_authors else 1, 1.0 / max(voices, 1)),
-                ),
+                terms={
+                    0: TermStats(busy, busy, 1 / busy, float(busy)),
+                    1: TermStats(quiet, max(quiet, 1) if surge_authors else 1, 1 / max(voices, 1)),
+                },
             )
 
         for i in range(n):
