@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from operator import itemgetter
 
+#: A token worth fewer posts than this today is dropped first when the baseline is full.
+MIN_KEPT = 1.5
 #: Rescale the forward-decayed weights before 2**RESCALE_AFTER half-lives overflow them.
 RESCALE_AFTER = 64.0
 
@@ -58,7 +60,8 @@ class Novelty:
 
     The counts decay by forward decay: each count is stored multiplied by
     2^((t − landmark) / half_life), so decaying the whole baseline costs nothing and
-    shares are exact. Memory is at most `2 · max_tokens` tokens: beyond that only the
+    shares are exact. Memory is at most `2 · max_tokens` tokens: beyond that, tokens worth
+    under `MIN_KEPT` posts today are dropped, and if that is not enough only the
     `max_tokens` with the largest decayed counts are kept. Those are the commonest and the
     most recent; a dropped token had a baseline near zero, so forgetting it barely changes
     its score, whereas forgetting an everyday word would make it look new.
@@ -173,9 +176,14 @@ class Novelty:
         for token, count in tokens.items():
             counts[token] = counts.get(token, 0.0) + count * weight
         if len(counts) > 2 * self.max_tokens:
-            # a C sort of the pairs beats heapq.nlargest's Python key calls by ~10x here
-            ranked = sorted(counts.items(), key=itemgetter(1), reverse=True)
-            self.counts = dict(ranked[: self.max_tokens])
+            # First drop what is worth less than MIN_KEPT posts today (one-off words, long
+            # ago): one pass, no sort, and usually enough. Only then rank what is left.
+            floor = MIN_KEPT * weight
+            kept = {token: value for token, value in counts.items() if value >= floor}
+            if len(kept) > self.max_tokens:
+                ranked = sorted(kept.items(), key=itemgetter(1), reverse=True)
+                kept = dict(ranked[: self.max_tokens])
+            self.counts = kept
 
     def _rescale(self, at: float) -> None:
         assert self.landmark is not None
