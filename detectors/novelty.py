@@ -81,7 +81,9 @@ class Novelty:
     half_life
         Seconds of event time after which a baseline count has half its weight.
     max_tokens
-        Tokens kept in the baseline (up to twice as many between prunings).
+        Tokens kept in the baseline (up to twice as many between prunings). 2,000 covers an
+        issue's everyday vocabulary; at 5,000, 100 playbooks' baselines held ~770k tokens
+        (~90 MB) in `bench/memory.py`'s run.
     threshold
         G² above which a token's larger share is significant (10.83: p = 0.001).
     min_lift
@@ -127,7 +129,7 @@ class Novelty:
     def __init__(
         self,
         half_life: float = 24 * 3600.0,
-        max_tokens: int = 5_000,
+        max_tokens: int = 2_000,
         threshold: float = 10.83,
         min_lift: float = 3.0,
         min_count: int = 3,

@@ -27,7 +27,7 @@ MAX_REMEMBERED_POSTS = 2_000
 #: Distinct resharers/repliers remembered per post (enough to tell a voice from a viral post).
 MAX_ENGAGERS = 5_000
 #: Distinct tokens counted per bucket and per campaign (a token seen first past it is not).
-MAX_TOKENS = 5_000
+MAX_TOKENS = 2_000
 #: Distinct authors (and wordings) remembered per token: enough to tell a crowd from one voice.
 MAX_TOKEN_VOICES = 10
 
