@@ -14,6 +14,7 @@ Run `python -m bench.detection` from the repository root. It prints:
 
 from __future__ import annotations
 
+import argparse
 import math
 import pickle
 import random
@@ -31,10 +32,11 @@ import orjson
 
 from bench import nab
 from detectors.campaign import BucketStats, CampaignDetector, TermStats
+from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
 from responders.alert import Alert
 from watcher import simulate
 from watcher.engine import Engine
-from watcher.playbook import load_playbooks
+from watcher.playbook import Playbook, load_playbooks
 from watcher.scenarios import SUITE, SUITE_START, generate_suite
 
 PLAYBOOKS = nab.REPO / "playbooks"
@@ -47,8 +49,22 @@ class Outcome:
     labelled: list[dict[str, Any]]
 
 
+#: Set by `--sensitivity`: every example playbook is run at this level instead of its own.
+SENSITIVITY: str | None = None
+
+
+def playbooks() -> list[Playbook]:
+    loaded = load_playbooks([PLAYBOOKS])
+    if SENSITIVITY is None:
+        return loaded
+    return [
+        p.model_copy(update={"detect": p.detect.model_copy(update={"sensitivity": SENSITIVITY})})
+        for p in loaded
+    ]
+
+
 def replay(name: str, posts: Iterable[dict[str, Any]]) -> Outcome:
-    engine = Engine(load_playbooks([PLAYBOOKS]))
+    engine = Engine(playbooks())
     labelled: list[dict[str, Any]] = []
 
     def lines() -> Iterator[bytes]:
@@ -171,7 +187,7 @@ def suite() -> list[str]:
         else:
             per = Counter(a.surge.playbook for a in new)
             weeks = case.hours / (24 * 7)
-            names = [p.name for p in load_playbooks([PLAYBOOKS])]
+            names = [p.name for p in playbooks()]
             rates = ", ".join(f"{p} {per.get(p, 0) / weeks:.1f}" for p in names)
             lines.append(f"  {name:<30} new alerts per playbook per week: {rates}")
     detected = in_target - len(missed)
@@ -254,6 +270,19 @@ def cost(playbooks: int = 100, terms: int = 50, buckets: int = 288) -> list[str]
 
 
 def main() -> int:
+    global SENSITIVITY
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sensitivity",
+        choices=sorted(SENSITIVITY_LEVELS),
+        help="run only the scenario suite, with every playbook at this detect.sensitivity",
+    )
+    args = parser.parse_args()
+    if args.sensitivity:
+        SENSITIVITY = args.sensitivity
+        print(f"scenario suite at sensitivity {SENSITIVITY}:")
+        print("\n".join(suite()))
+        return 0
     if (nab.NAB_DATA / "windows.json").exists():
         print("NAB realTweets (dev split):")
         print(nab.report(nab.run()))

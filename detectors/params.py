@@ -58,14 +58,19 @@ SENSITIVITY: dict[str, Thresholds] = {
         min_acceleration=1.8,
         max_posts_per_voice=2.5,
     ),
+    # `high` was 2.5 / 0.6 / 5 authors / 34 % / 1.5 / 1.6× / 3.0 until the sweep
+    # `python -m bench.detection --sensitivity high` showed it paging on everyday talk:
+    # 1–4 `new` per playbook in the quiet week, 40 in the decoy streams. Seven authors is
+    # what stops that (six: 16 decoy pages); the rest sits between medium and the old high.
+    # Now: 8/8 surges, median 10 min, p90 55; quiet week 0; decoys 2 (slow growth only).
     "high": Thresholds(
-        2.5,
-        0.6,
-        min_authors=5,
-        max_top_share=0.34,
-        crowd_significance=1.5,
-        min_acceleration=1.6,
-        max_posts_per_voice=3.0,
+        2.75,
+        0.7,
+        min_authors=7,
+        max_top_share=0.3,
+        crowd_significance=1.75,
+        min_acceleration=1.7,
+        max_posts_per_voice=2.75,
     ),
 }
 

@@ -232,3 +232,15 @@ def test_one_term_surging_in_a_busy_playbook_pages_by_its_own_baseline() -> None
     assert opened.score < 3.0  # the total alone did not reach `significance`
     assert opened.term_scores[1] > opened.term_scores[0]
     assert news(run(surge_authors=0)) == 0  # the same volume from one account: no
+
+
+def test_sensitivities_are_ordered_gate_by_gate() -> None:
+    """`high` is never stricter than `medium` on any gate, nor `medium` than `low`."""
+    from detectors.params import SENSITIVITY
+
+    low, medium, high = SENSITIVITY["low"], SENSITIVITY["medium"], SENSITIVITY["high"]
+    for field in ("significance", "rarity", "min_authors", "crowd_significance"):
+        assert getattr(low, field) >= getattr(medium, field) >= getattr(high, field), field
+    assert low.min_acceleration >= medium.min_acceleration >= high.min_acceleration
+    for field in ("max_top_share", "max_posts_per_voice"):
+        assert getattr(low, field) <= getattr(medium, field) <= getattr(high, field), field
