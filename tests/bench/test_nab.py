@@ -61,3 +61,15 @@ def test_real_series_score_in_range() -> None:
     assert all(isinstance(r, FileScore) for r in results)
     assert sum(r.windows for r in results) == 16
     assert -100 <= normalised(results) <= 100
+
+
+def test_baselines_alert_once_per_event() -> None:
+    from bench.nab import half_space_trees, once_per_event
+
+    assert once_per_event([False, True, True, False, True, False, False, True], calm=2) == [
+        0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
+    ]  # fmt: skip
+    rows = [(i * 300.0, 10.0 + (i % 7)) for i in range(600)] + [(600 * 300.0, 500.0)]
+    scores = half_space_trees(rows)
+    assert len(scores) == len(rows)
+    assert set(scores) <= {0.0, 1.0}
