@@ -29,6 +29,7 @@ CLIP = 2.0
 RARITY_QUANTILE = 0.999
 #: Short and long half-lives (in buckets) of the decayed rates behind `acceleration`.
 SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
+SHORT_ALPHA, LONG_ALPHA = fading_factor(SHORT_HALF_LIFE), fading_factor(LONG_HALF_LIFE)
 #: An hour's distinct authors count as a bucket's crowd when divided by this.
 HOUR_CROWD = 3
 #: Buckets without a new high before a campaign can count as peaked.
@@ -178,14 +179,18 @@ class CampaignDetector:
         self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
         self._past: deque[float] = deque(maxlen=self.window)
         self._scores = stats.Quantile(RARITY_QUANTILE)
-        self._short = stats.EWMean(fading_factor(SHORT_HALF_LIFE))
-        self._long = stats.EWMean(fading_factor(LONG_HALF_LIFE))
+        self._short = stats.EWMean(SHORT_ALPHA)
+        self._long = stats.EWMean(LONG_ALPHA)
         self._recent: deque[tuple[float, float]] = deque(maxlen=12)  # (start, significance)
-        # Per term: the same two scales, made on the first bucket that says how many terms.
-        self._term_args = (half_life, slot_half_life, floor, warmup)
-        self._terms: TermSignificance | None = None  # 5-minute and hour counts, stacked
+        # Per term, the same two scales: 5-minute and hour counts stacked in one model.
+        self._term_model: TermSignificance | None = None
+        if self.scores_terms:
+            floors = np.repeat([floor, floor * self.window**0.5], terms)
+            self._term_model = TermSignificance(
+                2 * terms, half_life, slot_half_life, floors, warmup
+            )
         self._term_past: deque[Floats] = deque(maxlen=self.window)
-        self._term_hour: Floats = np.zeros(0)
+        self._term_hour: Floats = np.zeros(terms)
         self._term_rates: tuple[Floats, Floats] | None = None  # short and long decayed rates
         self.state: State = "quiet"
         self.campaigns = 0
@@ -199,6 +204,11 @@ class CampaignDetector:
     @property
     def thresholds(self) -> Thresholds:
         return self.params.thresholds
+
+    @property
+    def scores_terms(self) -> bool:
+        """Whether terms are scored on their own: with one term, the total is that term."""
+        return self.terms > 1
 
     def strictness(self, at: float) -> float:
         """The factor on the significance a surge needs at event time `at`: 1 unless marked."""
@@ -232,31 +242,24 @@ class CampaignDetector:
         `TermSignificance` (each half with its own noise floor), so a bucket costs one pass of
         numpy calls, whose overhead, not the arithmetic, is what 50-term arrays cost.
         """
-        k = self.terms
-        if k < 2:  # one term is the total, already scored
+        if self._term_model is None:
             return None
+        k = self.terms
         counts = np.zeros(k)
         for index, term in bucket.terms.items():
             counts[index] = term.posts
-        if self._terms is None or self._terms.terms != 2 * k:
-            half_life, slot_half_life, floor, warmup = self._term_args
-            floors = np.repeat([floor, floor * self.window**0.5], k)
-            self._terms = TermSignificance(2 * k, half_life, slot_half_life, floors, warmup)
-            self._term_past.clear()
-            self._term_hour = np.zeros(k)
-            self._term_rates = None
         if len(self._term_past) == self.window:
             self._term_hour -= self._term_past[0]  # whole counts: the running sum stays exact
         self._term_past.append(counts)
         self._term_hour += counts
         stacked = np.concatenate((counts, self._term_hour))
-        both = self._terms.score_one(bucket.start, stacked)
+        both = self._term_model.score_one(bucket.start, stacked)
         scores: Floats = np.maximum(both[:k], LONG_WEIGHT * both[k:])
         if self._term_rates is None:
             self._term_rates = (counts.copy(), counts.copy())
         short, long = self._term_rates
-        short += fading_factor(SHORT_HALF_LIFE) * (counts - short)
-        long += fading_factor(LONG_HALF_LIFE) * (counts - long)
+        short += SHORT_ALPHA * (counts - short)
+        long += LONG_ALPHA * (counts - long)
         acceleration: Floats = np.divide(short, long, out=np.zeros_like(short), where=long > 0)
         return scores, acceleration, stacked
 
@@ -290,11 +293,11 @@ class CampaignDetector:
         self, start: float, view: tuple[Floats, Floats, Floats], *, campaign: bool
     ) -> None:
         """Learn each term; a term in its own burst (or any, in a campaign) only clipped."""
-        assert self._terms is not None
+        assert self._term_model is not None
         scores, _, stacked = view
         surging = np.ones_like(scores, dtype=bool) if campaign else scores >= CALM_SIGNIFICANCE
-        capped = np.minimum(stacked, self._terms.cap(start, CLIP))
-        self._terms.learn_one(start, np.where(np.tile(surging, 2), capped, stacked))
+        capped = np.minimum(stacked, self._term_model.cap(start, CLIP))
+        self._term_model.learn_one(start, np.where(np.tile(surging, 2), capped, stacked))
 
     def _rare(self, score: float) -> bool:
         usual = self._scores.get()

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from river.sketch import NUnique
 
 from detectors.campaign import BucketStats, TermStats
-from watcher.crowd import MAX_EXACT_AUTHORS, AuthorWindow, effective_authors, merged, new_sketch
+from watcher.crowd import (
+    MAX_EXACT_AUTHORS,
+    AuthorWindow,
+    count_author,
+    distinct,
+    effective_authors,
+    merged,
+)
 from watcher.post import Post
 from watcher.tokens import tokens_of
 
@@ -35,7 +42,7 @@ MAX_TOKEN_VOICES = 10
 def count_tokens(counts: Counter[str], tokens: set[str]) -> None:
     """Count a post's tokens once each; past MAX_TOKENS distinct, only those already seen."""
     if len(counts) < MAX_TOKENS:
-        counts.update(tokens)  # in C: the hot path, run for every matched original post
+        counts.update(tokens)  # in C
         return
     for token in tokens:
         if token in counts:
@@ -74,12 +81,6 @@ class Bucket:
     examples: dict[str, Post] = field(default_factory=dict)
     sources: dict[str, float] = field(default_factory=dict)
     engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
-    # Co-occurring tokens, from posts in their own words: a reshare repeats another's, and
-    # counting it would make every word of one viral post look like news. Only the first
-    # MAX_REMEMBERED_POSTS originals of a bucket are tokenised: shares are what novelty
-    # compares, and a sample keeps a firehose bucket's cost and memory bounded.
-    originals: int = 0  # originals tokenised
-    tokens: Counter[str] = field(default_factory=Counter)  # originals carrying each token
     followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
     more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
     term_authors: dict[int, Counter[str]] = field(default_factory=dict)  # capped like authors
@@ -93,19 +94,11 @@ class Bucket:
                 by_term = self.term_authors[index] = Counter()
             if len(by_term) < MAX_EXACT_AUTHORS or post.author in by_term:
                 by_term[post.author] += 1
-        if post.author in self.authors or len(self.authors) < MAX_EXACT_AUTHORS:
-            self.authors[post.author] += 1
-        else:
-            if self.more_authors is None:
-                self.more_authors = new_sketch()
-            self.more_authors.update(post.author)
+        self.more_authors = count_author(self.authors, self.more_authors, post.author)
         if post.reshare_of:
             self.reshares[post.reshare_of] += 1
-        else:
-            if len(self.examples) < MAX_REMEMBERED_POSTS:
-                self.originals += 1
-                count_tokens(self.tokens, tokens_of(post.text, post.hashtags))
-                self.examples[post.id] = post
+        elif len(self.examples) < MAX_REMEMBERED_POSTS:
+            self.examples[post.id] = post
         source = post.source or "unknown"
         if source not in self.sources:
             self.sources[source] = timestamp
@@ -119,27 +112,44 @@ class Bucket:
                 post.author_followers, self.followers.get(post.author, 0)
             )
 
+    # Co-occurring tokens come from posts in their own words: a reshare repeats another's,
+    # and counting it would make every word of one viral post look like news. They are the
+    # remembered originals' (the first MAX_REMEMBERED_POSTS of a bucket: shares are what
+    # novelty compares, and a sample keeps a firehose bucket bounded), worked out when the
+    # bucket is learned, once per bucket, not per post as posts arrive.
+    @property
+    def originals(self) -> int:
+        """Posts in their own words that the tokens are counted over."""
+        return len(self.examples)
+
+    @property
+    def tokens(self) -> Counter[str]:
+        """How many of the remembered originals carry each token (tokenises them: call once)."""
+        counts: Counter[str] = Counter()
+        for post in self.examples.values():
+            count_tokens(counts, tokens_of(post.text, post.hashtags))
+        return counts
+
     @property
     def distinct_authors(self) -> int:
-        sketched = int(self.more_authors.get()) if self.more_authors is not None else 0
-        return len(self.authors) + sketched
+        return distinct(self.authors, self.more_authors)
 
-    def stats(self, terms: int = 0) -> BucketStats:
-        """The bucket's counts, and each of the playbook's `terms` terms' own."""
+    def stats(self, per_term: bool = False) -> BucketStats:
+        """The bucket's counts, and (if `per_term`) each of the playbook's terms' own."""
         posts, share, voices = _crowd_of(self.authors, self.posts)
-        per_term = {}
-        if terms:
+        per_term_stats = {}
+        if per_term:
             for index, people in self.term_authors.items():
                 count = self.terms[index]
                 _, term_share, term_voices = _crowd_of(people, count)
-                per_term[index] = TermStats(count, len(people), term_share, term_voices)
+                per_term_stats[index] = TermStats(count, len(people), term_share, term_voices)
         return BucketStats(
             self.start,
             posts,
             self.distinct_authors,
             share,
             effective_authors=voices,
-            terms=per_term,
+            terms=per_term_stats,
         )
 
 
@@ -176,23 +186,15 @@ class CampaignTally:
             self.authors.update(bucket.authors)
         else:  # a huge campaign: known authors still count, new ones are sketched
             for author, n in bucket.authors.items():
-                if author in self.authors:
-                    self.authors[author] += n
-                else:
-                    if self.more_authors is None:
-                        self.more_authors = new_sketch()
-                    self.more_authors.update(author)
+                self.more_authors = count_author(self.authors, self.more_authors, author, n)
         self.more_authors = merged(self.more_authors, bucket.more_authors)
         self.terms.update(bucket.terms)
+        # Each remembered original is tokenised once, for both its counts and who said it.
         self.originals += bucket.originals
-        for token, count in bucket.tokens.items():
-            if token not in self.tokens and len(self.tokens) >= MAX_TOKENS:
-                continue
-            self.tokens[token] += count
-        # Who said what is needed only for a campaign's tokens, so it is worked out here,
-        # from the bucket's remembered originals, rather than for every post as it comes.
         for post in bucket.examples.values():
-            note_voices(self, tokens_of(post.text, post.hashtags), post.author)
+            tokens = tokens_of(post.text, post.hashtags)
+            count_tokens(self.tokens, tokens)
+            note_voices(self, tokens, post.author)
         self.reshares.update(bucket.reshares)
         room = MAX_REMEMBERED_POSTS - len(self.examples)
         for post_id, post in list(bucket.examples.items())[: max(room, 0)]:
@@ -224,8 +226,7 @@ class CampaignTally:
 
     @property
     def distinct_authors(self) -> int:
-        sketched = int(self.more_authors.get()) if self.more_authors is not None else 0
-        return len(self.authors) + sketched
+        return distinct(self.authors, self.more_authors)
 
     @property
     def top_author_share(self) -> float:
@@ -248,11 +249,11 @@ class History:
         self._buckets.append(bucket)
         self._hour.push(bucket.authors, bucket.posts, bucket.more_authors)
 
-    def stats_with(self, bucket: Bucket, terms: int = 0) -> BucketStats:
+    def stats_with(self, bucket: Bucket, per_term: bool = False) -> BucketStats:
         """`bucket`'s stats, with the crowd of it and the buckets of the hour before it."""
         hour = self._hour.with_bucket(bucket.authors, bucket.posts, bucket.more_authors)
         return dataclasses.replace(
-            bucket.stats(terms),
+            bucket.stats(per_term),
             hour_authors=hour.distinct,
             hour_top_share=hour.top_share,
             hour_effective_authors=hour.effective,

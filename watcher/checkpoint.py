@@ -21,7 +21,7 @@ from pathlib import Path
 
 from watcher.engine import Engine, PlaybookRuntime
 
-FORMAT = 2  # 2: crowd statistics and per-term state in the history; token novelty
+FORMAT = 3  # 2: crowd statistics, per-term state, token novelty; 3: tokens derived
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime (
     playbook TEXT PRIMARY KEY,

@@ -45,12 +45,10 @@ def union(sketches: list[NUnique]) -> int:
     >>> abs(union([a, b]) - 5000) < 5000 * 3 * SKETCH_ERROR
     True
     """
-    if not sketches:
-        return 0
-    registers = zip(*(s.buckets for s in sketches), strict=True)
-    combined = new_sketch()
-    combined.buckets = [max(column) for column in registers]
-    return int(combined.get())
+    combined = None
+    for sketch in sketches:
+        combined = merged(combined, sketch)
+    return int(combined.get()) if combined is not None else 0
 
 
 def merged(into: NUnique | None, other: NUnique | None) -> NUnique | None:
@@ -61,6 +59,25 @@ def merged(into: NUnique | None, other: NUnique | None) -> NUnique | None:
         into = new_sketch()
     into.buckets = [max(a, b) for a, b in zip(into.buckets, other.buckets, strict=True)]
     return into
+
+
+def count_author(
+    authors: Counter[str], sketch: NUnique | None, author: str, posts: int = 1
+) -> NUnique | None:
+    """Count `author`'s posts exactly while `authors` is under the bound (or already knows
+    them); past it, only sketch them. Returns the sketch, made when first needed."""
+    if author in authors or len(authors) < MAX_EXACT_AUTHORS:
+        authors[author] += posts
+        return sketch
+    if sketch is None:
+        sketch = new_sketch()
+    sketch.update(author)
+    return sketch
+
+
+def distinct(authors: Counter[str], sketch: NUnique | None) -> int:
+    """Distinct authors: those counted exactly plus the sketch's estimate of the rest."""
+    return len(authors) + (int(sketch.get()) if sketch is not None else 0)
 
 
 def _clogc(count: int) -> float:

@@ -104,7 +104,6 @@ class PlaybookRuntime:
         self.novelty = Novelty(TOKEN_HALF_LIFE_S, hold=ONSET_LOOKBACK_BUCKETS * self.width)
         self._own_accounts = {a.lower().lstrip("@") for a in playbook.watch.own_accounts}
         self._own_domains = tuple(d.lower() for d in playbook.watch.own_domains)
-        self._terms = len(playbook.watch.terms)
         self._own_terms = OwnTerms(playbook.watch.terms)
         self.known_authors: dict[str, float] = {}  # who spoke on the issue outside a surge
 
@@ -165,7 +164,7 @@ class PlaybookRuntime:
         return alerts
 
     def _close(self, bucket: Bucket) -> Alert | None:
-        decision = self.detector.update(self.history.stats_with(bucket, self._terms))
+        decision = self.detector.update(self.history.stats_with(bucket, self.detector.scores_terms))
         self.last = decision
         if self.on_close is not None:
             self.on_close(self.playbook.name, bucket, decision)
@@ -179,14 +178,14 @@ class PlaybookRuntime:
         elif self.campaign is not None:
             self.campaign.absorb(bucket)
         else:
-            self._learn_tags(bucket)
+            self._learn_tokens(bucket)
             remember_authors(self.known_authors, bucket)
         alert = self._alert(decision) if decision.transition else None
         if decision.state == "over":
             self.campaign = None
         return alert
 
-    def _learn_tags(self, bucket: Bucket) -> None:
+    def _learn_tokens(self, bucket: Bucket) -> None:
         self.novelty.learn(bucket.originals, bucket.tokens, bucket.start)
 
     def _emerging(self, tally: CampaignTally, at: float) -> tuple[str, ...]:

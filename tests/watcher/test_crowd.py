@@ -56,6 +56,7 @@ def test_authors_past_the_bound_are_sketched(
     make_post: PostFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("watcher.buckets.MAX_EXACT_AUTHORS", 100)
+    monkeypatch.setattr("watcher.crowd.MAX_EXACT_AUTHORS", 100)
     bucket = Bucket(T0)
     for n in range(3_000):
         post = post_from_json(make_post(T0 + 1, "toxic waste", author=f"user{n % 2_500}"))
