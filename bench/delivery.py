@@ -20,13 +20,13 @@ from pathlib import Path
 from aiohttp import web
 
 from responders.alert import Alert
-from responders.brief import build_brief
-from responders.slack_blocks import top_message
+from responders.brief.brief import build_brief
+from responders.slack.blocks import top_message
 from tests.conftest import PLAYBOOKS
 from tests.responders.conftest import surge
 from tests.responders.fake_slack import TOKEN, FakeSlack
-from watcher.delivery import DeliveryConfig, build_delivery
-from watcher.playbook import load_playbooks
+from watcher.playbooks.model import load_playbooks
+from watcher.service.delivery import DeliveryConfig, build_delivery
 
 STATES = ("escalating", "peaked", "subsiding", "over")
 

@@ -4,7 +4,7 @@ Run `python -m bench.detection` from the repository root. It prints:
 
 1. NAB standard score, windows hit and false-alarm records of `score-series` on the
    development series (skipped when `../shared/data/nab` is absent);
-2. for the scenario suite (`watcher.scenarios`): detection of every leaderless surge of
+2. for the scenario suite (`watcher.simulation.scenarios`): detection of every leaderless surge of
    ≥ 5× baseline carried by ≥ 50 distinct authors, and the median and p90 alert delay in
    event time after the onset; `new` alerts on each decoy; `new` alerts per playbook in a
    simulated week of normal traffic; and the delays on the three story scenarios, timed from
@@ -34,10 +34,10 @@ from bench import nab
 from detectors.campaign import BucketStats, CampaignDetector, TermStats
 from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
 from responders.alert import Alert
-from watcher import simulate
-from watcher.engine import Engine
-from watcher.playbook import Playbook, load_playbooks
-from watcher.scenarios import SUITE, SUITE_START, generate_suite
+from watcher.pipeline.engine import Engine
+from watcher.playbooks.model import Playbook, load_playbooks
+from watcher.simulation import simulate
+from watcher.simulation.scenarios import SUITE, SUITE_START, generate_suite
 
 PLAYBOOKS = nab.REPO / "playbooks"
 

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import record, rss_mb
 from bench.firehose import posts, write_playbooks
-from watcher.engine import Engine
-from watcher.playbook import load_playbooks
+from watcher.pipeline.engine import Engine
+from watcher.playbooks.model import load_playbooks
 
 BATCH = 4096
 

@@ -3,7 +3,7 @@
 Prints how long an alias bomb, a merge-key bomb and deep nesting take to be refused, how long
 `groundswell check` takes on the broken-playbooks test folder, and matcher throughput on
 simulated posts with the example playbooks, alone and with an `all_of` + `languages`
-playbook added. Given the path of an older `watcher/matcher.py`, it times that one too.
+playbook added. Given the path of an older `watcher/pipeline/matcher.py`, it times that one too.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watcher import simulate
-from watcher.matcher import Matcher
-from watcher.playbook import build_matcher, load_playbooks, parse_playbook
-from watcher.yamlmarks import YamlError, load_marked
+from watcher.pipeline.matcher import Matcher
+from watcher.playbooks.model import build_matcher, load_playbooks, parse_playbook
+from watcher.playbooks.yamlmarks import YamlError, load_marked
+from watcher.simulation import simulate
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ import orjson
 
 from tests.conftest import T0
 from tests.watcher.sources.fakes import jetstream_post, mastodon_status, reddit_child
-from watcher.dedup import Dedup
+from watcher.pipeline.dedup import Dedup
 from watcher.post import Post
 from watcher.sources.jetstream import parse_event
 from watcher.sources.mastodon import parse_status

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import record
 from bench.firehose import write_playbooks, write_posts
-from watcher.playbook import build_matcher, load_playbooks
+from watcher.playbooks.model import build_matcher, load_playbooks
 
 
 def parse_only(path: Path) -> float:

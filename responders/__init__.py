@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from responders.alert import Alert, Brief, BriefItem, SamplePost, Surge
 from responders.base import Delivery, Responder
-from responders.brief import build_brief
+from responders.brief.brief import build_brief
 from responders.params import RespondParams
 
 __all__ = [

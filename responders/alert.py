@@ -29,7 +29,7 @@ class SamplePost:
 class VoiceCandidate:
     """An account in the surge whose posts other people picked up.
 
-    The watcher fills these in; `responders.voices` decides who may be shown.
+    The watcher fills these in; `responders.brief.voices` decides who may be shown.
     """
 
     account: str

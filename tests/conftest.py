@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from watcher.playbook import Playbook, parse_playbook
+from watcher.playbooks.model import Playbook, parse_playbook
 
 # These machines are shared and noisy: no deadlines, no "too slow" health checks.
 settings.register_profile(

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import PLAYBOOKS
 from watcher.cli import main
-from watcher import scenarios, simulate
+from watcher.simulation import scenarios, simulate
 
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted([*simulate.SCENARIOS, *scenarios.SUITE])

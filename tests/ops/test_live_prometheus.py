@@ -25,7 +25,7 @@ import yaml
 
 from tests.conftest import PLAYBOOKS
 from tests.ops.conftest import DASHBOARD, PROMETHEUS_DIR, free_port, run
-from watcher import simulate
+from watcher.simulation import simulate
 
 #: Event time replayed per wall second: 90 h of posts in about 8 s, the surge after about 6 s.
 SPEED = 40_000

@@ -9,14 +9,14 @@ import aiohttp
 import orjson
 from prometheus_client import CollectorRegistry, generate_latest
 
-from responders.console import ConsoleResponder
+from responders.channels.console import ConsoleResponder
 from tests.conftest import T0, PostFactory
 from tests.ops.conftest import run
-from tests.watcher.test_engine import lines
-from tests.watcher.test_service import wait_for
-from watcher.metrics import Metrics
-from watcher.playbook import Playbook
-from watcher.service import Service
+from tests.watcher.pipeline.test_engine import lines
+from tests.watcher.service.test_service import wait_for
+from watcher.playbooks.model import Playbook
+from watcher.service.metrics import Metrics
+from watcher.service.service import Service
 from watcher.sources.base import SourceHealth
 from watcher.sources.replay import ReplaySource
 

@@ -9,12 +9,12 @@ import pytest
 from aiohttp import web
 
 from responders.alert import Alert, SamplePost, Surge
-from responders.brief import build_brief
-from responders.dispatch import Backoff
+from responders.brief.brief import build_brief
+from responders.delivery.dispatch import Backoff
 from responders.params import Offer, Resource, RespondParams, SlackParams, Voice
 from tests.responders.fake_slack import TOKEN, FakeSlack
-from watcher.delivery import Delivery, DeliveryConfig, build_delivery
-from watcher.playbook import Playbook, WatchParams
+from watcher.playbooks.model import Playbook, WatchParams
+from watcher.service.delivery import Delivery, DeliveryConfig, build_delivery
 
 NOW = datetime(2009, 10, 12, 21, 40, tzinfo=UTC)
 HOSTILE = "<!channel> wire money to <@U123> now: <https://evil.example|your bank> & @here"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from responders.alert import SamplePost, VoiceCandidate
-from responders.brief import build_brief, rank_resources
+from responders.brief.brief import build_brief, rank_resources
+from responders.brief.requests import detect_requests, rank_offers
+from responders.brief.voices import find_voices
 from responders.params import Offer, Resource, RespondParams, Voice, VoiceDiscovery
-from responders.requests import detect_requests, rank_offers
-from responders.voices import find_voices
 from tests.responders.conftest import surge
 
 RESOURCES = (

@@ -16,11 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.responders.conftest import Clock, alert, delivery_for
 from tests.responders.fake_slack import APP_TOKEN, FakeSlack
-from tests.watcher.test_service import wait_for
-from watcher.delivery import Delivery
-from watcher.interactivity import PATH, actions_route
-from watcher.metrics import Metrics
-from watcher.socket_mode import SocketModeError, start_socket_mode
+from tests.watcher.service.test_service import wait_for
+from watcher.http.slack import PATH, actions_route
+from watcher.http.socket_mode import SocketModeError, start_socket_mode
+from watcher.service.delivery import Delivery
+from watcher.service.metrics import Metrics
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 Server = tuple[FakeSlack, str]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import orjson
 
 from responders.alert import Alert, SamplePost, Surge
-from responders.brief import build_brief
-from responders.console import ConsoleResponder, render
-from responders.ndjson import NdjsonResponder
+from responders.brief.brief import build_brief
+from responders.channels.console import ConsoleResponder, render
+from responders.channels.ndjson import NdjsonResponder
 from responders.params import Offer, Resource, RespondParams, Voice
 
 NOW = datetime(2009, 10, 12, 21, 40, tzinfo=UTC)

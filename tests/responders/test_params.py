@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from responders.params import RespondParams, SlackParams
-from watcher.playbook import PlaybookError, parse_playbook
+from watcher.playbooks.model import PlaybookError, parse_playbook
 
 BASE = "name: p\nwatch: {terms: [x]}\nrespond:\n"
 

@@ -14,18 +14,18 @@ from urllib.parse import parse_qs
 import aiohttp
 from prometheus_client import CollectorRegistry
 
-from responders.outbox import Outbox
+from responders.delivery.outbox import Outbox
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
 from tests.responders.conftest import Clock
 from tests.responders.fake_slack import APP_TOKEN, TOKEN, FakeSlack
 from tests.responders.test_buttons import SECRET, click_body, signed
-from tests.watcher.test_engine import background, crowd, lines
-from tests.watcher.test_service import wait_for
-from watcher.delivery import DeliveryConfig, build_delivery
-from watcher.interactivity import PATH, actions_route
-from watcher.metrics import Metrics
-from watcher.playbook import Playbook
-from watcher.service import Service
+from tests.watcher.pipeline.test_engine import background, crowd, lines
+from tests.watcher.service.test_service import wait_for
+from watcher.http.slack import PATH, actions_route
+from watcher.playbooks.model import Playbook
+from watcher.service.delivery import DeliveryConfig, build_delivery
+from watcher.service.metrics import Metrics
+from watcher.service.service import Service
 from watcher.sources.replay import ReplaySource
 
 

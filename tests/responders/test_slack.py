@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from responders.dispatch import Backoff
-from responders.slack_blocks import check_limits
+from responders.delivery.dispatch import Backoff
+from responders.slack.blocks import check_limits
 from tests.responders.conftest import Clock, alert, delivery_for, with_respond
 from tests.responders.fake_slack import FakeSlack
 

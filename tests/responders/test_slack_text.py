@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from responders.slack_text import clip, escape, link
+from responders.slack.text import clip, escape, link
 
 ENTITY_CUT = re.compile(r"&(?!amp;|lt;|gt;)")
 

@@ -16,11 +16,11 @@ import orjson
 import pytest
 
 from responders.alert import Alert, SamplePost, VoiceCandidate
-from responders.brief import build_brief
-from responders.slack_blocks import Feedback, check_limits, top_message, update_message
+from responders.brief.brief import build_brief
+from responders.slack.blocks import Feedback, check_limits, top_message, update_message
 from tests.conftest import PLAYBOOKS
 from tests.responders.conftest import HOSTILE, surge
-from watcher.playbook import Playbook, load_playbooks
+from watcher.playbooks.model import Playbook, load_playbooks
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("GROUNDSWELL_UPDATE_SNAPSHOTS") == "1"

@@ -12,11 +12,11 @@ import orjson
 import pytest
 from aiohttp import web
 
+from responders.channels.webhook import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from responders.params import NdjsonParams, SlackParams, WebhookParams
-from responders.webhook import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.responders.conftest import Clock, alert, with_respond
-from watcher.delivery import DeliveryConfig, build_delivery
-from watcher.playbook import Playbook
+from watcher.playbooks.model import Playbook
+from watcher.service.delivery import DeliveryConfig, build_delivery
 
 
 @dataclass

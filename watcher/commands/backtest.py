@@ -24,7 +24,9 @@ def _delay(seconds: float | None) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from watcher.backtest import run_backtest  # the engine and plotting load only when used
+    from watcher.simulation.backtest import (
+        run_backtest,  # the engine and plotting load only when used
+    )
 
     [playbook] = playbooks_or_exit([args.playbook])
     try:
@@ -56,7 +58,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     ):
         print("missed: no new alert at or after the onset")
     if not args.no_plot:
-        from watcher.plot import plot_backtest
+        from watcher.simulation.plot import plot_backtest
 
         out = args.plot or Path(f"{playbook.name}-backtest.png")
         plot_backtest(result, out, title=f"{playbook.name} over {args.posts.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from watcher.playbook import PlaybookError, load_playbooks
+from watcher.playbooks.model import PlaybookError, load_playbooks
 
 
 def cmd_check(args: argparse.Namespace) -> int:

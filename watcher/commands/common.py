@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from watcher.playbook import Playbook, PlaybookError, load_playbooks
+from watcher.playbooks.model import Playbook, PlaybookError, load_playbooks
 
 DEFAULT_PLAYBOOKS = Path("playbooks")
 

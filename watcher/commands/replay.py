@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from responders.ndjson import dump_alert
+from responders.channels.ndjson import dump_alert
 from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
-from watcher.engine import Engine
-from watcher.playbook import Playbook
+from watcher.pipeline.engine import Engine
+from watcher.playbooks.model import Playbook
 
 if TYPE_CHECKING:  # delivery pulls in aiohttp and slack-sdk: only --deliver pays for them
-    from responders.dispatch import Dispatcher
-    from watcher.delivery import Delivery, DeliveryConfig
+    from responders.delivery.dispatch import Dispatcher
+    from watcher.service.delivery import Delivery, DeliveryConfig
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
 
@@ -43,7 +43,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     delivery: Delivery | None = None
     tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
     if args.deliver:
-        from watcher.delivery import DeliveryConfig
+        from watcher.service.delivery import DeliveryConfig
 
         outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
         config = DeliveryConfig.from_env(outbox, sys.stderr)
@@ -100,7 +100,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
-    from watcher.delivery import build_delivery
+    from watcher.service.delivery import build_delivery
 
     return build_delivery(playbooks, config, retry_first=first)
 

@@ -18,8 +18,8 @@ SOURCES_HELP = (
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from watcher.config import ConfigError, load_config
-    from watcher.runner import run_service  # aiohttp only when serving
+    from watcher.service.compose import run_service  # aiohttp only when serving
+    from watcher.service.config import ConfigError, load_config
     from watcher.sources.specs import SourceOptions
 
     specs = list(args.source)

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from watcher.commands.common import DEFAULT_PLAYBOOKS
-from watcher.playbook import Playbook
+from watcher.playbooks.model import Playbook
 
 SCHEMA_PATH = DEFAULT_PLAYBOOKS / "schema.json"
 

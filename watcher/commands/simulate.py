@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from watcher import scenarios, simulate  # keeps CLI start-up light
+    from watcher.simulation import scenarios, simulate  # keeps CLI start-up light
 
     if args.list:
         for name, spec in simulate.SCENARIOS.items():

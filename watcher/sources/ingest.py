@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
-from watcher.dedup import RecentKeys
+from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
 from watcher.sources.base import Batch, SourceHealth
 from watcher.sources.common import MAX_SKEW_S

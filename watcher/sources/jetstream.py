@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from watcher.dedup import RecentKeys
+from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
 from watcher.sources.base import SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import orjson
 
-from watcher.dedup import RecentKeys
+from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_timestamp
 from watcher.sources.base import SourceHealth
 from watcher.sources.common import html_to_text, object_field, text_field, trusted_time

@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 import aiohttp
 import orjson
 
-from watcher.dedup import RecentKeys
+from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
 from watcher.sources.base import SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time

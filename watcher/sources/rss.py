@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import feedparser
 
-from watcher.dedup import RecentKeys
+from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
 from watcher.sources.base import SourceHealth
 from watcher.sources.common import html_to_text, trusted_time

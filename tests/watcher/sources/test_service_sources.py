@@ -14,14 +14,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.conftest import T0, PostFactory
+from tests.watcher.service.test_service import wait_for
 from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, serving
 from tests.watcher.sources.helpers import Sleeps, collect
-from tests.watcher.test_service import wait_for
-from watcher.dedup import Dedup, RecentKeys
-from watcher.playbook import Playbook
+from watcher.pipeline.dedup import Dedup, RecentKeys
+from watcher.playbooks.model import Playbook
 from watcher.post import Post, parse_post_line
-from watcher.record import Recorder
-from watcher.service import Service
+from watcher.service.record import Recorder
+from watcher.service.service import Service
 from watcher.sources.base import SourceHealth
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource

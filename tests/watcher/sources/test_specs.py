@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from watcher.cli import main
-from watcher.config import ConfigError, load_config
+from watcher.service.config import ConfigError, load_config
 from watcher.sources.cursors import CursorStore
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource

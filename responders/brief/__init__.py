@@ -1,0 +1,1 @@
+"""The brief: ranked resources, listed and found voices, and offers matched to requests."""

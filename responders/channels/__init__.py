@@ -1,0 +1,1 @@
+"""Delivery channels other than Slack: console, NDJSON file, signed webhook."""

@@ -1,0 +1,1 @@
+"""Durable delivery: the SQLite outbox and the dispatcher that retries from it."""

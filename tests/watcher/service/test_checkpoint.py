@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from responders.alert import Alert
+from tests.conftest import PLAYBOOKS
+from watcher.pipeline.engine import Engine
+from watcher.playbooks.model import Playbook, load_playbooks
+from watcher.service import checkpoint
+from watcher.simulation import simulate
+
+SPLIT = "2009-10-12T22:30"  # after the trafigura `new` alert (about 21:15), mid-campaign
+
+
+@pytest.fixture(scope="module")
+def trafigura() -> list[bytes]:
+    return [orjson.dumps(p) for p in simulate.generate("trafigura")]
+
+
+def before(lines: list[bytes]) -> Iterator[bytes]:
+    return (line for line in lines if orjson.loads(line)["created_at"] < SPLIT)
+
+
+def after(lines: list[bytes]) -> Iterator[bytes]:
+    return (line for line in lines if orjson.loads(line)["created_at"] >= SPLIT)
+
+
+def summary(alerts: list[Alert]) -> list[tuple[str, str, str, str]]:
+    return [(a.surge.playbook, a.surge.kind, a.surge.state, a.surge.campaign_id) for a in alerts]
+
+
+def playbooks() -> list[Playbook]:
+    return load_playbooks([PLAYBOOKS])
+
+
+def test_restart_mid_campaign_neither_realerts_nor_goes_blind(
+    trafigura: list[bytes], tmp_path: Path
+) -> None:
+    whole = Engine(playbooks())
+    whole.feed_lines(trafigura)
+    whole.flush()
+    expected = summary(whole.drain_alerts())
+
+    state = tmp_path / "state.sqlite"
+    first = Engine(playbooks())
+    first.feed_lines(before(trafigura))
+    alerts = first.drain_alerts()
+    assert [kind for _, kind, _, _ in summary(alerts)].count("new") == 1
+    checkpoint.save(first, state)
+
+    second = Engine(playbooks())
+    assert sorted(checkpoint.load(second, state)) == sorted(p.name for p in playbooks())
+    second.feed_lines(after(trafigura))
+    second.flush()
+    alerts += second.drain_alerts()
+    assert summary(alerts) == expected
+    later = summary(alerts)[1:]
+    assert later, "the restarted engine must keep following the campaign"
+    assert all(kind == "update" for _, kind, _, _ in later)
+
+
+def test_without_a_checkpoint_a_restart_would_start_cold_and_quiet(trafigura: list[bytes]) -> None:
+    cold = Engine(playbooks())
+    cold.feed_lines(after(trafigura))
+    cold.flush()
+    # twelve hours of warm-up swallow the rest of the first wave: no alert from a cold start
+    assert [a for a in cold.drain_alerts() if a.surge.onset.isoformat() < "2009-10-13T06"] == []
+
+
+def test_changed_detect_section_starts_that_playbook_cold(
+    trafigura: list[bytes], tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    first = Engine(playbooks())
+    first.feed_lines(before(trafigura))
+    checkpoint.save(first, state)
+    changed = [
+        p.model_copy(update={"detect": p.detect.model_copy(update={"sensitivity": "high"})})
+        if p.name == "toxic-waste"
+        else p
+        for p in playbooks()
+    ]
+    second = Engine(changed)
+    restored = checkpoint.load(second, state)
+    assert "toxic-waste" not in restored
+    assert len(restored) == len(changed) - 1
+    assert second.watermark == first.watermark
+
+
+def test_missing_file_is_a_first_start_and_junk_is_named(tmp_path: Path) -> None:
+    engine = Engine(playbooks())
+    assert checkpoint.load(engine, tmp_path / "none.sqlite") == []
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(checkpoint.CheckpointError, match=r"junk.sqlite: not a Groundswell state"):
+        checkpoint.load(engine, junk)
+
+
+def test_run_with_a_foreign_state_file_says_so_and_exits_2(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from watcher.cli import main
+
+    state = tmp_path / "state.sqlite"
+    state.write_bytes(b"this is not a database, just some bytes " * 100)
+    posts = tmp_path / "posts.ndjson"
+    posts.write_text("")
+    code = main(
+        ["run", "--source", f"file:{posts}", "--state", str(state), "--http-port", "0",
+         "--outbox", str(tmp_path / "outbox.sqlite3"), "--no-reload"]
+    )  # fmt: skip
+    assert code == 2
+    assert any("not a Groundswell state file" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,1 @@
+"""The pure, synchronous pipeline: decode, match, bucket, detect, assemble alerts. No asyncio."""

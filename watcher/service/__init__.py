@@ -1,0 +1,1 @@
+"""The running service: named async stages, composition from settings, checkpoints, metrics."""

@@ -1,0 +1,178 @@
+"""Build the running service from command-line source specs, or the embedded demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from watcher.http.slack import PATH as ACTIONS_PATH
+from watcher.http.slack import actions_route
+from watcher.http.socket_mode import SocketModeError, start_socket_mode
+from watcher.pipeline.dedup import Dedup
+from watcher.playbooks.model import Playbook
+from watcher.service.checkpoint import CheckpointError
+from watcher.service.delivery import DeliveryConfig, build_delivery
+from watcher.service.metrics import Metrics
+from watcher.service.record import Recorder
+from watcher.service.service import Service, install_signal_handlers
+from watcher.sources.base import Source
+from watcher.sources.cursors import DEFAULT_STATE, CursorStore
+from watcher.sources.replay import ReplaySource, file_lines
+from watcher.sources.specs import SourceOptions, SourceSpecError, parse_source
+
+log = logging.getLogger("groundswell")
+
+#: The demo replays its first two days at once (to warm the baselines), then 3600× real time.
+DEMO_SCENARIO = "trafigura"
+DEMO_BACKFILL_S = 48 * 3600.0
+DEMO_SPEED = 3600.0
+DEFAULT_OUTBOX = "groundswell-outbox.sqlite3"
+
+
+def demo_source(workdir: Path) -> Source:
+    """The bundled simulated feed: a Trafigura-style surge after two quiet days."""
+    from watcher.simulation import simulate  # only the demo needs it
+
+    path = workdir / f"demo-{DEMO_SCENARIO}.ndjson"
+    simulate.write(DEMO_SCENARIO, path)
+    return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=DEMO_BACKFILL_S)
+
+
+async def run_service(
+    playbooks: Sequence[Playbook],
+    specs: Sequence[str],
+    *,
+    host: str,
+    port: int,
+    record: Path | None = None,
+    state: Path | None = None,
+    options: Mapping[str, SourceOptions] | None = None,
+    watch: Sequence[Path] = (),
+    outbox: Path | None = None,
+) -> int:
+    with contextlib.ExitStack() as stack:
+        store: list[CursorStore] = []
+
+        def cursors() -> CursorStore:  # opened only when a source keeps a cursor
+            if not store:
+                store.append(
+                    stack.enter_context(
+                        contextlib.closing(CursorStore(state or Path(DEFAULT_STATE)))
+                    )
+                )
+            return store[0]
+
+        try:
+            sources = [
+                parse_source(
+                    spec,
+                    env=os.environ,
+                    cursors=cursors,
+                    options=(options or {}).get(spec) or SourceOptions(),
+                )
+                for spec in specs
+            ]
+        except (SourceSpecError, ValueError) as exc:
+            log.error("%s", exc)
+            return 2
+        recorder = stack.enter_context(Recorder(record)) if record else None
+        return await _serve(
+            playbooks,
+            sources,
+            host=host,
+            port=port,
+            recorder=recorder,
+            watch=watch,
+            state=state,
+            outbox=outbox,
+        )
+
+
+async def _serve(
+    playbooks: Sequence[Playbook],
+    sources: list[Source],
+    *,
+    host: str,
+    port: int,
+    recorder: Recorder | None,
+    watch: Sequence[Path],
+    state: Path | None,
+    outbox: Path | None,
+) -> int:
+    with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
+        if not sources:
+            log.info(
+                "no --source given: running the demo (%s scenario, %g× event time)",
+                DEMO_SCENARIO,
+                DEMO_SPEED,
+            )
+            sources = [demo_source(Path(tmp))]
+            # the demo replays the same old events each time: keep its state and outbox
+            # throwaway, or a second run would restore the campaign and print nothing
+            state = state or Path(tmp) / "demo-state.sqlite"
+            outbox = outbox or Path(tmp) / "demo-outbox.sqlite3"
+        state = state or Path(DEFAULT_STATE)
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        config = DeliveryConfig.from_env(outbox or Path(DEFAULT_OUTBOX), sys.stdout)
+        delivery = build_delivery(playbooks, config)
+        routes = []
+        if config.signing_secret:
+            routes.append(actions_route(delivery, config.signing_secret))
+            log.info("Slack buttons: POST %s verifies SLACK_SIGNING_SECRET", ACTIONS_PATH)
+
+        def refresh(metrics: Metrics) -> None:
+            metrics.observe_outbox_store(
+                delivery.outbox.counts(),
+                delivery.outbox.feedback_counts(),
+                delivery.dispatcher.tally.by_responder,
+            )
+
+        service = Service(
+            playbooks,
+            sources,
+            [delivery.dispatcher],
+            host=host,
+            port=port,
+            routes=routes,
+            on_refresh=refresh,
+            dedup=Dedup(),
+            recorder=recorder,
+            watch=watch,
+            state=state,
+            outbox=delivery.outbox,
+        )
+        socket = None
+        if config.app_token:
+            try:
+                socket = await start_socket_mode(delivery, config.app_token, config.slack_api_url)
+                log.info("Slack buttons: Socket Mode connected with SLACK_APP_TOKEN")
+            except SocketModeError as exc:
+                log.error("%s", exc)
+        try:
+            async with service as svc:
+                log.info(
+                    "watching %d playbooks: %s; Ctrl-C to stop",
+                    len(playbooks),
+                    ", ".join(p.name for p in playbooks),
+                )
+                # what a previous run left undelivered goes out first, beside the pipeline
+                leftover = asyncio.create_task(delivery.dispatcher.drain(), name="outbox")
+                await svc.run(stop)
+                leftover.cancel()
+                await asyncio.gather(leftover, return_exceptions=True)
+        except CheckpointError as exc:  # a state file from elsewhere: say so, no traceback
+            log.error("%s", exc)
+            return 2
+        finally:
+            if socket is not None:
+                await socket.close()  # type: ignore[no-untyped-call]
+            await delivery.aclose()
+        log.info("stopped cleanly")
+    return 0

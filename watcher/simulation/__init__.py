@@ -1,0 +1,1 @@
+"""Simulated post streams, the detection scenario suite, backtest and its plot."""
