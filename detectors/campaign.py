@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from river import stats
@@ -16,6 +16,7 @@ from detectors.signitrend import fading_factor
 from detectors.terms import Floats, TermSignificance
 
 State = Literal["quiet", "emerging", "escalating", "peaked", "subsiding", "over"]
+STATES: tuple[State, ...] = get_args(State)
 Transition = Literal["new", "update"]
 
 #: Buckets in a row below `CALM_SIGNIFICANCE` that end a campaign.

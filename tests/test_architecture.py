@@ -1,4 +1,5 @@
-"""Dependencies point one way: watcher composes detectors and responders, never the reverse."""
+"""Dependencies point one way: watcher composes detectors and responders, never the reverse;
+inside watcher, the pipeline stays pure and only watcher/http/ routes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from tests.conftest import REPO
 FORBIDDEN = {
     "detectors": {"watcher", "responders", "asyncio", "aiohttp", "prometheus_client", "slack_sdk"},
     "responders": {"watcher", "detectors", "prometheus_client"},
+    "watcher/pipeline": {"asyncio", "aiohttp", "prometheus_client"},
 }
+#: Where aiohttp applications and routes may be built.
+HTTP = REPO / "watcher" / "http"
+#: `web.<name>(...)` calls that define a route (aiohttp's route definition helpers).
+ROUTE_HELPERS = {"get", "post", "put", "patch", "delete", "head", "route", "view", "static"}
+ROUTING_TYPES = {"Application", "RouteDef", "RouteTableDef", "StaticDef"}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -40,3 +47,53 @@ def test_detectors_read_no_clock() -> None:
         source = path.read_text(encoding="utf-8")
         for banned in ("datetime.now", "time.time(", "time.monotonic("):
             assert banned not in source, f"{path.name} reads the clock via {banned}"
+
+
+def routing(source: str) -> list[str]:
+    """What `source` does that builds an aiohttp app or routes, as `line: call`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        on = func.value if isinstance(func, ast.Attribute) else None
+        on_web = isinstance(on, ast.Name) and on.id == "web"
+        on_router = isinstance(on, ast.Attribute) and on.attr == "router"
+        if (
+            name in ROUTING_TYPES
+            or name == "add_routes"
+            or (on_router and name.startswith("add_"))
+            or (on_web and name in ROUTE_HELPERS)
+        ):
+            found.append(f"{node.lineno}: {ast.unparse(func)}")
+    return found
+
+
+def test_only_watcher_http_builds_applications_and_routes() -> None:
+    offenders = {
+        str(path.relative_to(REPO)): routing(path.read_text(encoding="utf-8"))
+        for package in ("watcher", "responders", "detectors")
+        for path in (REPO / package).rglob("*.py")
+        if HTTP not in path.parents
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_routing_check_sees_each_way_of_routing() -> None:
+    source = """
+app = web.Application()
+app.router.add_get("/metrics", metrics)
+app.add_routes([web.post("/ingest", handle)])
+table = web.RouteTableDef()
+route = web.RouteDef("GET", "/x", handle, {})
+def annotated(routes: Sequence[web.RouteDef]) -> web.Application: ...
+"""
+    assert [call.partition(": ")[2] for call in routing(source)] == [
+        "web.Application",
+        "app.router.add_get",
+        "app.add_routes",
+        "web.RouteTableDef",
+        "web.RouteDef",
+        "web.post",
+    ]

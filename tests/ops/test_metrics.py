@@ -1,12 +1,15 @@
-"""The metric container: names, initial series, the push helpers and the HTTP endpoints."""
+"""The metrics: names, initial series, live reads at scrape time, the event helpers and the
+HTTP endpoints."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from responders.channels.console import ConsoleResponder
@@ -14,6 +17,7 @@ from tests.conftest import T0, PostFactory
 from tests.ops.conftest import run
 from tests.watcher.pipeline.test_engine import lines
 from tests.watcher.service.test_service import wait_for
+from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 from watcher.service.metrics import Metrics
 from watcher.service.service import Service
@@ -26,19 +30,50 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
     return value
 
 
-def fresh() -> Metrics:
-    metrics = Metrics(CollectorRegistry(), started=1000.0)
-    metrics.init_labels(
-        sources=["mastodon"],
-        playbooks=["waste"],
+@dataclass
+class Feed:
+    """A source as the metrics see it: a name and a live `SourceHealth`."""
+
+    name: str
+    health: SourceHealth = field(default_factory=SourceHealth)
+
+
+@dataclass
+class Clock:
+    t: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Live:
+    """Metrics reading an engine running `waste`, a source `mastodon` and a posts queue."""
+
+    engine: Engine
+    source: Feed
+    clock: Clock
+    metrics: Metrics
+
+
+@pytest.fixture
+def live(mini_playbook: Playbook) -> Live:
+    assert mini_playbook.name == "waste"
+    engine, source, clock = Engine([mini_playbook]), Feed("mastodon"), Clock()
+    metrics = Metrics(
+        CollectorRegistry(),
+        engine=engine,
+        sources=[source],
         responders=["slack"],
-        queues={"posts": 64},
+        queues={"posts": asyncio.Queue(64)},
+        started=1000.0,
+        clock=clock,
     )
-    return metrics
+    return Live(engine, source, clock, metrics)
 
 
-def test_known_label_sets_exist_at_zero_before_any_event() -> None:
-    m = fresh()
+def test_known_label_sets_exist_at_zero_before_any_event(live: Live) -> None:
+    m = live.metrics
     for name in (
         "groundswell_posts_received_total",
         "groundswell_posts_parsed_total",
@@ -62,12 +97,13 @@ def test_known_label_sets_exist_at_zero_before_any_event() -> None:
     assert sample(m, "groundswell_slack_rate_limited_total") == 0.0
 
 
-def test_source_health_becomes_counter_increments() -> None:
-    m = fresh()
-    health = SourceHealth(connected=True, received=10, malformed=2, reconnects=1, last_event=950.0)
-    m.observe_source("mastodon", health, now=1000.0)
+def test_source_health_is_read_at_each_scrape(live: Live) -> None:
+    m, health = live.metrics, live.source.health
+    health.connected, health.received, health.malformed, health.reconnects = True, 10, 2, 1
+    health.last_event = 950.0
+    assert sample(m, "groundswell_posts_received_total", source="mastodon") == 10.0
     health.received, health.malformed, health.reconnects = 15, 3, 1
-    m.observe_source("mastodon", health, now=1010.0)
+    live.clock.t = 1010.0
     assert sample(m, "groundswell_posts_received_total", source="mastodon") == 15.0
     assert sample(m, "groundswell_posts_parsed_total", source="mastodon") == 12.0
     assert sample(m, "groundswell_posts_malformed_total", source="mastodon") == 3.0
@@ -76,8 +112,8 @@ def test_source_health_becomes_counter_increments() -> None:
     assert sample(m, "groundswell_source_up", source="mastodon") == 1.0
 
 
-def test_a_delivery_with_retries_counts_each_try() -> None:
-    m = fresh()
+def test_a_delivery_with_retries_counts_each_try(live: Live) -> None:
+    m = live.metrics
     m.observe_delivery("slack", "sent", attempts=3)  # two 429s, then posted
     m.observe_delivery("slack", "failed", attempts=2)
     m.observe_delivery("slack", "suppressed")
@@ -89,35 +125,77 @@ def test_a_delivery_with_retries_counts_each_try() -> None:
     assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="suppressed") == 1.0
 
 
-def test_reloads_checkpoints_and_the_other_pushed_values() -> None:
-    m = fresh()
-    m.observe_clock(1030.0)
+def test_the_outbox_tally_adds_to_the_pushed_deliveries(live: Live) -> None:
+    m = live.metrics
+    m.observe_delivery("slack", "sent", attempts=2)
+    tally = {("slack", "retried"): 2, ("slack", "sent"): 1, ("console", "suppressed"): 1}
+    m.observe_outbox_store({"pending": 1}, {}, tally)
+    assert sample(m, "groundswell_delivery_attempts_total", responder="slack") == 5.0
+    assert sample(m, "groundswell_delivery_retries_total", responder="slack") == 3.0
+    assert sample(m, "groundswell_delivery_failures_total", responder="slack") == 3.0
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="sent") == 2.0
+    assert sample(m, "groundswell_deliveries_total", responder="console", outcome="sent") == 0.0
+    assert (
+        sample(m, "groundswell_deliveries_total", responder="console", outcome="suppressed") == 1.0
+    )
+    m.observe_outbox_store({"pending": 1}, {}, tally)  # the same totals, read again
+    assert sample(m, "groundswell_deliveries_total", responder="slack", outcome="sent") == 2.0
+
+
+def test_reloads_checkpoints_and_the_other_pushed_values(
+    live: Live, mini_playbook: Playbook
+) -> None:
+    m, engine = live.metrics, live.engine
+    sewage = mini_playbook.model_copy(update={"name": "sewage"})
+    live.clock.t = 1030.0
     assert sample(m, "groundswell_checkpoint_age_seconds") == 30.0  # since start: none yet
     m.observe_checkpoint(1040.0)
-    m.observe_clock(1045.0)
+    live.clock.t = 1045.0
     assert sample(m, "groundswell_checkpoint_age_seconds") == 5.0
     m.observe_reload(ok=False)
     assert sample(m, "groundswell_playbook_last_reload_successful") == 0.0
-    m.observe_reload(ok=True, playbooks=["waste", "sewage"])
+    engine.replace_playbooks([mini_playbook, sewage])
+    m.observe_reload(ok=True)
     assert sample(m, "groundswell_playbook_reloads_total") == 2.0
     assert sample(m, "groundswell_playbook_reload_failures_total") == 1.0
     assert sample(m, "groundswell_playbook_last_reload_successful") == 1.0
     assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") == 0.0
-    m.forget_playbook("sewage")
+    engine.replace_playbooks([mini_playbook])  # sewage removed: its series go with it
+    m.observe_reload(ok=True)
     assert sample(m, "groundswell_alerts_total", playbook="sewage", kind="new") is None
     assert sample(m, "groundswell_detector_strictness", playbook="sewage") is None
     m.count_rate_limited(2)
-    m.observe_outbox(7)
-    m.observe_source("mastodon", SourceHealth(duplicates=4, dropped=500), now=0.0)
+    m.observe_outbox_store({"pending": 7}, {})
+    live.source.health.duplicates, live.source.health.dropped = 4, 500
     assert sample(m, "groundswell_slack_rate_limited_total") == 2.0
     assert sample(m, "groundswell_outbox_depth") == 7.0
     assert sample(m, "groundswell_posts_deduplicated_total", source="mastodon") == 4.0
     assert sample(m, "groundswell_posts_dropped_total", source="mastodon") == 500.0
 
 
-def test_the_exposition_passes_promtool_naming_lints(promtool: str) -> None:
-    m = fresh()
+def test_a_kept_playbook_keeps_counting_across_a_reload(
+    live: Live, mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    m, engine = live.metrics, live.engine
+    engine.feed_lines(lines([make_post(T0 + i, "toxic waste") for i in range(3)]))
+    m.observe_alert("waste", "new")
+    sewage = mini_playbook.model_copy(update={"name": "sewage"})
+    engine.replace_playbooks([mini_playbook, sewage])
+    assert sample(m, "groundswell_posts_matched_total", playbook="waste") == 3.0
+    assert sample(m, "groundswell_alerts_total", playbook="waste", kind="new") == 1.0
+    assert sample(m, "groundswell_posts_matched_total", playbook="sewage") == 0.0
+    engine.feed_lines(lines([make_post(T0 + 10, "toxic waste")]))
+    assert sample(m, "groundswell_posts_matched_total", playbook="waste") == 4.0
+    assert sample(m, "groundswell_posts_matched_total", playbook="sewage") == 1.0
+    engine.replace_playbooks([mini_playbook])
+    engine.replace_playbooks([mini_playbook, sewage])  # removed, then added back
+    assert sample(m, "groundswell_posts_matched_total", playbook="sewage") == 1.0
+
+
+def test_the_exposition_passes_promtool_naming_lints(promtool: str, live: Live) -> None:
+    m = live.metrics
     m.observe_delivery("slack", "sent")
+    m.observe_outbox_store({"pending": 1}, {("waste", "ack"): 1}, {("slack", "retried"): 1})
     run(promtool, "check", "metrics", stdin=generate_latest(m.registry).decode())
 
 

@@ -1,8 +1,14 @@
-"""The long-running service: sources → engine → responders, with HTTP endpoints.
+"""The long-running service: sources → engine → responders, serving its HTTP app.
 
-Stages are joined by bounded queues, so a slow stage slows the one before it instead of
-growing memory. Shutdown is ordered: stop the sources, drain the posts queue, deliver the
-pending alerts, close the responders, stop the HTTP server, each step within a deadline.
+It runs named async stages, each its own task: `admit` (one per source: read it under
+supervision, drop duplicates, record, queue), `detect` (the engine), `respond` (the
+responders), `checkpoints`, `feedback` (button clicks back into the detectors) and `reload`
+(playbook edits). Stages are joined by bounded queues, so a slow stage slows the one before
+it instead of growing memory. The HTTP app comes from `watcher/http/app.py`.
+
+Shutdown is ordered: stop the sources, drain the posts queue, deliver the pending alerts,
+apply the last clicks and checkpoint, close the responders, stop the HTTP server, each step
+within a deadline.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from types import TracebackType
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from prometheus_client.aiohttp import make_aiohttp_handler
 
 from responders.alert import Alert
 from responders.base import Responder
 from responders.delivery.outbox import Outbox
+from watcher.http.app import create_app
 from watcher.pipeline.dedup import Dedup
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
@@ -69,29 +75,28 @@ class Service:
         self.state, self.checkpoint_seconds = state, checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
-        self.metrics = Metrics(registry or CollectorRegistry(), started=time.time())
         self.host, self.port = host, port
         self.drain_seconds = drain_seconds
+        # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
+        self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
+        self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
+        self.metrics = Metrics(
+            registry or CollectorRegistry(),
+            engine=self.engine,
+            sources=self.sources,
+            responders=[r.name for r in self.responders],
+            queues={"posts": self._posts, "alerts": self._alerts},
+            started=time.time(),
+        )
         self.reloader = (
             PlaybookReloader(
                 watch,
                 self.engine.replace_playbooks,
-                lambda ok: self.metrics.observe_reload(
-                    ok=ok, playbooks=[p.name for p in self.engine.playbooks]
-                ),
+                lambda ok: self.metrics.observe_reload(ok=ok),
                 debounce_ms=reload_debounce_ms,
             )
             if watch
             else None
-        )
-        # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
-        self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
-        self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
-        self.metrics.init_labels(
-            sources=[s.name for s in self.sources],
-            playbooks=[p.name for p in self.engine.playbooks],
-            responders=[r.name for r in self.responders],
-            queues={"posts": POSTS_QUEUE, "alerts": ALERTS_QUEUE},
         )
         self._runner: web.AppRunner | None = None
         self.dedup = dedup
@@ -101,47 +106,12 @@ class Service:
         self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
         self.outbox = outbox  # where button clicks are recorded; "Not a campaign" is read back
 
-    # -- HTTP ------------------------------------------------------------------------------
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics_handler)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
-        for source in self.sources:  # sources fed over HTTP (POST /ingest) add their routes
-            routes = getattr(source, "routes", None)
-            if callable(routes):
-                app.router.add_routes(routes())
-        app.add_routes(self.routes)
-        return app
-
-    async def _metrics_handler(self, request: web.Request) -> web.StreamResponse:
-        self._refresh_metrics()
-        handler = make_aiohttp_handler(self.metrics.registry)
-        return await handler(request)
-
-    async def _healthz(self, _: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def _readyz(self, _: web.Request) -> web.Response:
-        # A replay counts as connected while it reads; a finished one does not.
-        sources = {s.name: s.health.connected for s in self.sources}
-        ready = bool(self.engine.playbooks) and any(sources.values())
-        body = {"ready": ready, "playbooks": len(self.engine.playbooks), "sources": sources}
-        body["source_health"] = {s.name: s.health.as_json() for s in self.sources}
-        return web.json_response(body, status=200 if ready else 503)
-
-    def _refresh_metrics(self) -> None:
-        now = time.time()
-        for source in self.sources:
-            self.metrics.observe_source(source.name, source.health, now)
-        self.metrics.observe_engine(self.engine)
-        self.metrics.observe_clock(now)
-        self.metrics.queue_depth.labels("posts").set(self._posts.qsize())
-        self.metrics.queue_depth.labels("alerts").set(self._alerts.qsize())
+    def _before_scrape(self) -> None:
+        """Refresh what the metrics cannot read live (the outbox's figures in SQLite)."""
         if self.on_refresh is not None:
             self.on_refresh(self.metrics)
 
-    # -- checkpoints -----------------------------------------------------------------------
+    # -- checkpoints and feedback, also run at start and at shutdown ------------------------
     def _restore(self) -> None:
         if self.state is None:
             return
@@ -156,15 +126,6 @@ class Service:
         await asyncio.to_thread(checkpoint.write, self.state, snap)
         self.metrics.observe_checkpoint(time.time())
 
-    async def _checkpoints(self) -> None:
-        while True:
-            await asyncio.sleep(self.checkpoint_seconds)
-            try:
-                await self._checkpoint()
-            except Exception:  # a full disk must not stop detection; say so and go on
-                log.exception("checkpoint to %s failed", self.state)
-
-    # -- feedback --------------------------------------------------------------------------
     def apply_feedback(self) -> int:
         """Make detectors stricter for "Not a campaign" clicks not applied yet; how many."""
         return 0 if self.outbox is None else apply_false_alarms(self.engine, self.outbox)
@@ -175,15 +136,17 @@ class Service:
         except Exception:  # a locked or broken outbox must not stop detection; say so
             log.exception("reading button feedback from the outbox failed")
 
-    async def _feedback(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            self._poll_feedback()
-
     async def __aenter__(self) -> Service:
         self._restore()
         self._poll_feedback()  # clicks made while the service was down
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        app = create_app(
+            self.metrics.registry,
+            self.sources,
+            lambda: len(self.engine.playbooks),
+            before_scrape=self._before_scrape,
+            routes=self.routes,
+        )
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]  # the real port when 0 asked for any
@@ -201,11 +164,12 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    # -- stages ----------------------------------------------------------------------------
-    async def _pump(self, source: Source) -> None:
-        await supervise(source, self._admit, buffer=self.source_buffer)
+    # -- stages: each runs as its own task until cancelled ----------------------------------
+    async def admit(self, source: Source) -> None:
+        """Read one source under supervision, queueing its fresh posts for the engine."""
+        await supervise(source, self._admit_batch, buffer=self.source_buffer)
 
-    async def _admit(self, source: Source, batch: list[Post]) -> None:
+    async def _admit_batch(self, source: Source, batch: list[Post]) -> None:
         """Deduplicate across sources, record, then queue for the engine (waiting if full)."""
         received_at = getattr(batch, "received_at", None) or asyncio.get_running_loop().time()
         if self.dedup is not None:
@@ -218,7 +182,8 @@ class Service:
             self.recorder.write(batch)
         await self._posts.put((received_at, batch))
 
-    async def _detect(self) -> None:
+    async def detect(self) -> None:
+        """Feed each queued batch to the engine, then queue the alerts it decided on."""
         while True:
             received_at, batch = await self._posts.get()
             try:
@@ -227,12 +192,13 @@ class Service:
                 decided = asyncio.get_running_loop().time()
                 self.metrics.decision_latency.observe(max(decided - received_at, 0.0))
                 for alert in self.engine.drain_alerts():
-                    self.metrics.alerts.labels(alert.surge.playbook, alert.surge.kind).inc()
+                    self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
                     await self._alerts.put(alert)
             finally:
                 self._posts.task_done()
 
-    async def _respond(self) -> None:
+    async def respond(self) -> None:
+        """Hand each queued alert to every responder, timing and counting each delivery."""
         while True:
             alert = await self._alerts.get()
             try:
@@ -245,23 +211,45 @@ class Service:
             finally:
                 self._alerts.task_done()
 
+    async def checkpoints(self) -> None:
+        """Every `checkpoint_seconds`, write the detectors' state (a failure is logged)."""
+        while True:
+            await asyncio.sleep(self.checkpoint_seconds)
+            try:
+                await self._checkpoint()
+            except Exception:  # a full disk must not stop detection; say so and go on
+                log.exception("checkpoint to %s failed", self.state)
+
+    async def feedback(self) -> None:
+        """Every few seconds, apply new "Not a campaign" clicks to the detectors."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            self._poll_feedback()
+
+    async def reload(self) -> None:
+        """Swap in each valid edit of the watched playbook files (only with `watch`)."""
+        if self.reloader is not None:
+            await self.reloader.run()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run every stage until `stop` is set, then shut down in order."""
-        pumps = [asyncio.create_task(self._pump(s), name=f"source:{s.name}") for s in self.sources]
+        sources = [
+            asyncio.create_task(self.admit(s), name=f"source:{s.name}") for s in self.sources
+        ]
         workers = [
-            asyncio.create_task(self._detect(), name="engine"),
-            asyncio.create_task(self._respond(), name="responders"),
-            asyncio.create_task(self._checkpoints(), name="checkpoints"),
-            asyncio.create_task(self._feedback(), name="feedback"),
+            asyncio.create_task(self.detect(), name="engine"),
+            asyncio.create_task(self.respond(), name="responders"),
+            asyncio.create_task(self.checkpoints(), name="checkpoints"),
+            asyncio.create_task(self.feedback(), name="feedback"),
         ]
         if self.reloader is not None:
-            workers.append(asyncio.create_task(self.reloader.run(), name="reload"))
+            workers.append(asyncio.create_task(self.reload(), name="reload"))
         try:
             await stop.wait()
         finally:
-            for task in pumps:
+            for task in sources:
                 task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            await asyncio.gather(*sources, return_exceptions=True)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.drain_seconds):
                     await self._posts.join()
@@ -271,7 +259,7 @@ class Service:
             await asyncio.gather(*workers, return_exceptions=True)
             self._poll_feedback()  # so the last checkpoint holds every click made until now
             await self._checkpoint()
-            self._refresh_metrics()
+            self._before_scrape()  # the outbox's last figures, for a read after the run
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -1,12 +1,14 @@
-"""HTTP ingest (`POST /ingest` on the service port): how any other system feeds Groundswell.
+"""HTTP ingest, the source side: how any other system feeds Groundswell.
 
-The body is NDJSON in the posts format (see `watcher/post.py`). The caller authenticates
-with `Authorization: Bearer <token>`, the token coming from the environment and compared in
+Bodies POSTed to `/ingest` on the service port (the route is `watcher/http/ingest.py`) are
+NDJSON in the posts format (see `watcher/post.py`). The caller authenticates with
+`Authorization: Bearer <token>`, the token coming from the environment and compared in
 constant time. Bodies are bounded in size. The answer counts each line's outcome:
 
     {"accepted": 98, "malformed": 1, "duplicate": 1, "errors": ["line 7: `id` is required ..."]}
 
-When the pipeline is behind, the request waits before answering: the caller slows down.
+Accepted posts wait in a bounded queue that `stream()` yields from, so when the pipeline is
+behind, the request waits before answering: the caller slows down.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ import hmac
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-
-import orjson
-from aiohttp import web
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
@@ -32,6 +31,8 @@ MAX_ERRORS = 10  # problems echoed back per request
 
 
 class IngestSource:
+    """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
+
     firehose = False
 
     def __init__(
@@ -49,13 +50,14 @@ class IngestSource:
         self.health = SourceHealth()
         self.outcomes = {"accepted": 0, "malformed": 0, "duplicate": 0}
         self._expected = f"Bearer {token}".encode()
-        self._max_body = max_body
+        self.max_body = max_body  # bytes
         self._clock = clock
         self._queue: asyncio.Queue[list[Post]] = asyncio.Queue(queue)
         self._seen = RecentKeys(200_000)
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/ingest", self.handle)]
+    def authorized(self, header: str) -> bool:
+        """Whether an `Authorization` header carries the token (compared in constant time)."""
+        return hmac.compare_digest(header.encode(), self._expected)
 
     async def stream(self) -> AsyncIterator[list[Post]]:
         self.health.connected = True
@@ -66,31 +68,13 @@ class IngestSource:
         finally:
             self.health.connected = False
 
-    async def handle(self, request: web.Request) -> web.Response:
-        received_at = asyncio.get_running_loop().time()
-        given = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(given, self._expected):
-            return _json(
-                {"error": "missing or wrong bearer token"},
-                401,
-                {"WWW-Authenticate": 'Bearer realm="groundswell-ingest"'},
-            )
-        if request.content_length is not None and request.content_length > self._max_body:
-            return self._too_large()
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(2**16):
-            body += chunk
-            if len(body) > self._max_body:
-                return self._too_large()
-        accepted, report = self._parse(bytes(body))
+    async def accept(self, body: bytes, received_at: float) -> dict[str, object]:
+        """Parse a body, queue its new posts (waiting while the pipeline is behind) and
+        return the per-line report; `received_at` is when it arrived (event-loop clock)."""
+        accepted, report = self._parse(body)
         if accepted:
             await self._queue.put(Batch(accepted, received_at))  # waits while we are behind
-        return _json(report, 200)
-
-    def _too_large(self) -> web.Response:
-        return _json(
-            {"error": f"body larger than {self._max_body} bytes; send smaller batches"}, 413
-        )
+        return report
 
     def _posts(self, body: bytes, counts: dict[str, int], errors: list[str]) -> Iterator[Post]:
         """The body's valid posts; malformed lines are counted in `counts` and explained.
@@ -135,9 +119,3 @@ class IngestSource:
         if accepted:
             self.health.last_event = max(p.timestamp for p in accepted)
         return accepted, {**counts, "errors": errors}
-
-
-def _json(body: object, status: int, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )

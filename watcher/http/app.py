@@ -1,0 +1,76 @@
+"""The service's aiohttp application: `/metrics`, `/healthz`, `/readyz`, and the routes of
+the features fed over HTTP (`POST /ingest` for each ingest source, Slack's interactivity).
+
+This package is the only place that builds routes or a `web.Application`; the service only
+runs it. The endpoints read the running service through plain values and callables, so they
+import nothing from `watcher/service/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import CollectorRegistry
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+from watcher.http.ingest import ingest_route
+from watcher.sources.base import Source
+from watcher.sources.ingest import IngestSource
+
+
+def create_app(
+    registry: CollectorRegistry,
+    sources: Sequence[Source],
+    playbooks: Callable[[], int],
+    *,
+    before_scrape: Callable[[], None] | None = None,
+    routes: Sequence[web.RouteDef] = (),
+) -> web.Application:
+    """The application serving `registry`, the health of `sources` and the extra `routes`.
+
+    `playbooks()` says how many playbooks run now (readiness needs one); `before_scrape()`
+    runs before each `/metrics` answer, e.g. to read the outbox's figures from SQLite.
+    """
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_endpoint(registry, before_scrape))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks))
+    app.router.add_routes([ingest_route(s) for s in sources if isinstance(s, IngestSource)])
+    app.router.add_routes(routes)
+    return app
+
+
+def metrics_endpoint(
+    registry: CollectorRegistry, before_scrape: Callable[[], None] | None = None
+) -> Handler:
+    """`GET /metrics`: the registry in Prometheus' text format."""
+    expose = make_aiohttp_handler(registry)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if before_scrape is not None:
+            before_scrape()
+        return await expose(request)
+
+    return handle
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """`GET /healthz`: the process is alive and serving."""
+    return web.json_response({"status": "ok"})
+
+
+def readyz_endpoint(sources: Sequence[Source], playbooks: Callable[[], int]) -> Handler:
+    """`GET /readyz`: 200 while some playbook runs and some source is connected, else 503."""
+
+    async def handle(_: web.Request) -> web.Response:
+        # A replay counts as connected while it reads; a finished one does not.
+        connected = {s.name: s.health.connected for s in sources}
+        running = playbooks()
+        ready = bool(running) and any(connected.values())
+        body = {"ready": ready, "playbooks": running, "sources": connected}
+        body["source_health"] = {s.name: s.health.as_json() for s in sources}
+        return web.json_response(body, status=200 if ready else 503)
+
+    return handle

@@ -1,0 +1,53 @@
+"""`POST /ingest`: the HTTP side of the ingest source (`watcher/sources/ingest.py`).
+
+The handler checks the bearer token, bounds the body (by its declared length, then while
+reading it), and hands it to the source, which parses it, queues the new posts and says what
+became of each line. Answers are JSON: 401 without the right token, 413 for a body too large,
+200 with the per-line report otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiohttp import web
+
+from watcher.sources.ingest import IngestSource
+
+PATH = "/ingest"
+CHUNK = 2**16
+
+
+def ingest_route(source: IngestSource) -> web.RouteDef:
+    """The POST route that feeds `source`."""
+
+    async def handle(request: web.Request) -> web.Response:
+        received_at = asyncio.get_running_loop().time()
+        if not source.authorized(request.headers.get("Authorization", "")):
+            return _json(
+                {"error": "missing or wrong bearer token"},
+                401,
+                {"WWW-Authenticate": 'Bearer realm="groundswell-ingest"'},
+            )
+        limit = source.max_body
+        if request.content_length is not None and request.content_length > limit:
+            return _too_large(limit)
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(CHUNK):
+            body += chunk
+            if len(body) > limit:
+                return _too_large(limit)
+        return _json(await source.accept(bytes(body), received_at), 200)
+
+    return web.post(PATH, handle)
+
+
+def _too_large(limit: int) -> web.Response:
+    return _json({"error": f"body larger than {limit} bytes; send smaller batches"}, 413)
+
+
+def _json(body: object, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
