@@ -93,34 +93,34 @@ class Metrics:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
-        self.engine = engine
-        self.sources = list(sources)
-        self.responders = list(responders)
-        self.queues = dict(queues or {})
+        self._engine = engine
+        self._sources = list(sources)
+        self._responders = list(responders)
+        self._queues = dict(queues or {})
         #: When the process started (epoch seconds): the checkpoint age counts from here
         #: until the first checkpoint is written, since everything before it would be lost.
         self.started = started
-        self.clock = clock
-        self.alerts: Tally[tuple[str, str]] = Tally()  # (playbook, kind)
-        self.deliveries = Deliveries()
+        self._clock = clock
+        self._alerts: Tally[tuple[str, str]] = Tally()  # (playbook, kind)
+        self._deliveries = Deliveries()
         self._outbox: OutboxFigures | None = None
         self._last_checkpoint: float | None = None
 
-        self.reloads = Counter(
+        self._reloads = Counter(
             "groundswell_playbook_reloads", "Playbook reloads attempted.", registry=registry
         )
-        self.reload_failures = Counter(
+        self._reload_failures = Counter(
             "groundswell_playbook_reload_failures",
             "Playbook reloads rejected (the last good set keeps running).",
             registry=registry,
         )
-        self.reload_ok = Gauge(
+        self._reload_ok = Gauge(
             "groundswell_playbook_last_reload_successful",
             "1 when the last playbook reload succeeded.",
             registry=registry,
         )
-        self.reload_ok.set(1)  # the start-up load succeeded, or the service would not run
-        self.slack_rate_limited = Counter(
+        self._reload_ok.set(1)  # the start-up load succeeded, or the service would not run
+        self._rate_limited = Counter(
             "groundswell_slack_rate_limited",
             "Slack API responses 429 (rate limited; Retry-After honoured).",
             registry=registry,
@@ -131,7 +131,7 @@ class Metrics:
             ["responder"],
             registry=registry,
         )
-        for name in self.responders:
+        for name in self._responders:
             self.delivery_seconds.labels(name)
         self.batch_seconds = Histogram(
             "groundswell_batch_seconds",
@@ -146,29 +146,29 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.build = Info("groundswell_build", "Groundswell version.", registry=registry)
-        self.build.info({"version": _version()})
+        self._build = Info("groundswell_build", "Groundswell version.", registry=registry)
+        self._build.info({"version": _version()})
         registry.register(self)
 
     # -- events the service reports --------------------------------------------------------
     def observe_alert(self, playbook: str, kind: str) -> None:
         """The engine fired an alert of `kind` (new or update) for `playbook`."""
-        self.alerts[playbook, kind] += 1
+        self._alerts[playbook, kind] += 1
 
     def observe_delivery(self, responder: str, outcome: str, *, attempts: int = 1) -> None:
         """One alert's delivery via `responder` ended with `outcome` after `attempts` tries."""
-        self.deliveries.add(responder, outcome, tries=attempts)
+        self._deliveries.add(responder, outcome, tries=attempts)
 
     def count_rate_limited(self, n: int = 1) -> None:
         """Slack answered 429 `n` times."""
-        self.slack_rate_limited.inc(n)
+        self._rate_limited.inc(n)
 
     def observe_reload(self, *, ok: bool) -> None:
         """A playbook reload ran; the engine now runs the playbooks it kept or took."""
-        self.reloads.inc()
-        self.reload_ok.set(1 if ok else 0)
+        self._reloads.inc()
+        self._reload_ok.set(1 if ok else 0)
         if not ok:
-            self.reload_failures.inc()
+            self._reload_failures.inc()
 
     def observe_checkpoint(self, at: float) -> None:
         """A checkpoint of detector state was written at `at` (epoch seconds)."""
@@ -192,16 +192,16 @@ class Metrics:
     def collect(self) -> Iterator[Metric]:
         """Every collected family, built from the live totals."""
         families = Families(self.started)
-        now = self.clock()
-        for source in self.sources:
+        now = self._clock()
+        for source in self._sources:
             families.add_source(source.name, source.health, now)
-        families.add_engine(self.engine, self.alerts)
+        families.add_engine(self._engine, self._alerts)
         outbox = self._outbox
         families.add_deliveries(
-            self.deliveries.with_outbox(outbox.by_responder if outbox else {}), self.responders
+            self._deliveries.with_outbox(outbox.by_responder if outbox else {}), self._responders
         )
         families.add_outbox(outbox)
-        for name, queue in self.queues.items():
+        for name, queue in self._queues.items():
             families.add("queue_depth", (name,), queue.qsize())
             families.add("queue_capacity", (name,), queue.maxsize)
         since = self._last_checkpoint if self._last_checkpoint is not None else self.started
