@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
@@ -24,8 +25,9 @@ ALERT_KINDS = ("new", "update")
 OUTCOMES = ("sent", "failed", "suppressed")
 OUTBOX_STATUSES = ("pending", "sent", "suppressed", "gave_up", "failed")
 
+Kind = Literal["counter", "gauge"]
 #: Every collected family: name (after `groundswell_`) → (type, help, label names).
-FAMILIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+FAMILIES: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
     "posts_received": ("counter", "Posts read from a source.", ("source",)),
     "posts_parsed": ("counter", "Posts from a source that parsed into a valid post.", ("source",)),
     "posts_malformed": ("counter", "Posts skipped because they could not be parsed.", ("source",)),
