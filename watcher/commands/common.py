@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from watcher.playbooks.model import Playbook, PlaybookError, load_playbooks
+from watcher.settings import DEFAULT_PLAYBOOKS
 
-DEFAULT_PLAYBOOKS = Path("playbooks")
+__all__ = ["DEFAULT_PLAYBOOKS", "playbooks_or_exit"]
 
 
 def playbooks_or_exit(paths: Sequence[Path]) -> list[Playbook]:

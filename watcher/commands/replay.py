@@ -19,7 +19,7 @@ from watcher.playbooks.model import Playbook
 
 if TYPE_CHECKING:  # delivery pulls in aiohttp and slack-sdk: only --deliver pays for them
     from responders.delivery.dispatch import Dispatcher
-    from watcher.service.delivery import Delivery, DeliveryConfig
+    from watcher.service.delivery import DeliveryConfig, DeliveryStack
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
 
@@ -40,13 +40,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     alerts = 0
     runner = asyncio.Runner()  # one event loop for the whole replay: the HTTP session lives on it
-    delivery: Delivery | None = None
+    delivery: DeliveryStack | None = None
     tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
     if args.deliver:
         from watcher.service.delivery import DeliveryConfig
+        from watcher.settings import read_environment
 
         outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
-        config = DeliveryConfig.from_env(outbox, sys.stderr)
+        config = DeliveryConfig.from_environment(read_environment(), outbox, sys.stderr)
         delivery = runner.run(_build(playbooks, config, args.retry_first))
     dispatcher = delivery.dispatcher if delivery else None
     try:
@@ -99,7 +100,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
+async def _build(
+    playbooks: Sequence[Playbook], config: DeliveryConfig, first: float
+) -> DeliveryStack:
     from watcher.service.delivery import build_delivery
 
     return build_delivery(playbooks, config, retry_first=first)

@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -26,14 +27,15 @@ from responders.delivery.outbox import Outbox
 from watcher.pipeline.dedup import Dedup
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
-from watcher.playbooks.reload import DEBOUNCE_MS, PlaybookReloader
+from watcher.playbooks.reload import PlaybookReloader
 from watcher.post import Post
 from watcher.service import checkpoint
 from watcher.service.feedback import POLL_SECONDS, apply_false_alarms
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
-from watcher.sources.base import Source
-from watcher.sources.supervisor import FIREHOSE_BUFFER, supervise
+from watcher.settings import Settings
+from watcher.sources.base import Batch, Source
+from watcher.sources.supervisor import supervise
 
 log = logging.getLogger("groundswell")
 
@@ -41,47 +43,57 @@ POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What composition plugs into a service beside its playbooks, sources and responders.
+
+    Each part is optional: a test builds a service from a playbook, a source and a responder.
+    """
+
+    registry: CollectorRegistry | None = None  # where the metrics live (None: a fresh one)
+    dedup: Dedup | None = None  # drops posts already seen from any source
+    recorder: Recorder | None = None  # appends every admitted post to a file
+    watch: Sequence[Path] = ()  # playbook paths to hot-reload from
+    routes: Sequence[web.RouteDef] = ()  # e.g. Slack's interactivity endpoint
+    on_refresh: Callable[[Metrics], None] | None = None  # e.g. outbox figures for /metrics
+    outbox: Outbox | None = None  # where button clicks are recorded; "Not a campaign" is read
+
+
 class Service:
-    """`async with Service(...) as svc: await svc.run(stop)` runs until `stop` is set."""
+    """`async with Service(...) as svc: await svc.run(stop)` runs until `stop` is set.
+
+    `settings` gives the address, the state file (none: no checkpoints) and the timings;
+    `wiring` the optional collaborators composition builds (`watcher/service/compose.py`).
+    """
 
     def __init__(
         self,
         playbooks: Sequence[Playbook],
         sources: Sequence[Source],
         responders: Sequence[Responder],
-        *,
-        registry: CollectorRegistry | None = None,
-        host: str = "127.0.0.1",
-        port: int = 9108,
-        drain_seconds: float = 10.0,
-        dedup: Dedup | None = None,
-        recorder: Recorder | None = None,
-        source_buffer: int = FIREHOSE_BUFFER,
-        watch: Sequence[Path] = (),
-        reload_debounce_ms: int = DEBOUNCE_MS,
-        state: Path | None = None,
-        checkpoint_seconds: float = 60.0,
-        routes: Sequence[web.RouteDef] = (),
-        on_refresh: Callable[[Metrics], None] | None = None,
-        outbox: Outbox | None = None,
+        settings: Settings | None = None,
+        wiring: Wiring | None = None,
     ) -> None:
+        settings = settings or Settings()
+        wiring = wiring or Wiring()
+        self.settings = settings
         self.engine = Engine(playbooks)
-        self.state, self.checkpoint_seconds = state, checkpoint_seconds
+        self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
-        self.metrics = Metrics(registry or CollectorRegistry(), started=time.time())
-        self.host, self.port = host, port
-        self.drain_seconds = drain_seconds
+        self.metrics = Metrics(wiring.registry or CollectorRegistry(), started=time.time())
+        self.host, self.port = settings.http.host, settings.http.port
+        self.drain_seconds = settings.drain_seconds
         self.reloader = (
             PlaybookReloader(
-                watch,
+                wiring.watch,
                 self.engine.replace_playbooks,
                 lambda ok: self.metrics.observe_reload(
                     ok=ok, playbooks=[p.name for p in self.engine.playbooks]
                 ),
-                debounce_ms=reload_debounce_ms,
+                debounce_ms=settings.reload_debounce_ms,
             )
-            if watch
+            if wiring.watch
             else None
         )
         # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
@@ -94,12 +106,12 @@ class Service:
             queues={"posts": POSTS_QUEUE, "alerts": ALERTS_QUEUE},
         )
         self._runner: web.AppRunner | None = None
-        self.dedup = dedup
-        self.recorder = recorder
-        self.source_buffer = source_buffer
-        self.routes = list(routes)  # e.g. Slack's interactivity endpoint
-        self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
-        self.outbox = outbox  # where button clicks are recorded; "Not a campaign" is read back
+        self.dedup = wiring.dedup
+        self.recorder = wiring.recorder
+        self.source_buffer = settings.source_buffer
+        self.routes = list(wiring.routes)
+        self.on_refresh = wiring.on_refresh
+        self.outbox = wiring.outbox
 
     # -- HTTP ------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -108,9 +120,7 @@ class Service:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         for source in self.sources:  # sources fed over HTTP (POST /ingest) add their routes
-            routes = getattr(source, "routes", None)
-            if callable(routes):
-                app.router.add_routes(routes())
+            app.router.add_routes(source.routes())
         app.add_routes(self.routes)
         return app
 
@@ -205,18 +215,17 @@ class Service:
     async def _pump(self, source: Source) -> None:
         await supervise(source, self._admit, buffer=self.source_buffer)
 
-    async def _admit(self, source: Source, batch: list[Post]) -> None:
+    async def _admit(self, source: Source, batch: Batch) -> None:
         """Deduplicate across sources, record, then queue for the engine (waiting if full)."""
-        received_at = getattr(batch, "received_at", None) or asyncio.get_running_loop().time()
+        posts: Sequence[Post] = batch
         if self.dedup is not None:
-            fresh = self.dedup.fresh(batch)
-            source.health.duplicates += len(batch) - len(fresh)
-            batch = fresh
-        if not batch:
+            posts = self.dedup.fresh(batch)
+            source.health.duplicates += len(batch) - len(posts)
+        if not posts:
             return
         if self.recorder is not None:
-            self.recorder.write(batch)
-        await self._posts.put((received_at, batch))
+            self.recorder.write(posts)
+        await self._posts.put((batch.received_at, posts))
 
     async def _detect(self) -> None:
         while True:

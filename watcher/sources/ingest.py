@@ -23,7 +23,7 @@ from aiohttp import web
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
-from watcher.sources.base import Batch, SourceHealth
+from watcher.sources.base import Batch, Source, SourceHealth
 from watcher.sources.common import MAX_SKEW_S
 
 TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, not a secret
@@ -31,7 +31,7 @@ MAX_BODY = 8 * 2**20
 MAX_ERRORS = 10  # problems echoed back per request
 
 
-class IngestSource:
+class IngestSource(Source):
     firehose = False
 
     def __init__(
