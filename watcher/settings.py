@@ -149,18 +149,24 @@ class Environment(_Model):
     `token_env`, and the default token variables of mastodon and ingest sources.
     """
 
-    slack_bot_token: str = Field("", description="Slack Web API token (xoxb-…); unset: no Slack.")
+    slack_bot_token: str = Field(
+        "", repr=False, description="Slack Web API token (xoxb-…); unset: no Slack."
+    )
     slack_api_url: str = Field(DEFAULT_SLACK_API, description="Base URL of Slack's Web API.")
     slack_signing_secret: str = Field(
-        "", description="Verifies button clicks sent to POST /slack/actions."
+        "", repr=False, description="Verifies button clicks sent to POST /slack/actions."
     )
-    slack_app_token: str = Field("", description="Takes button clicks over Socket Mode (xapp-…).")
+    slack_app_token: str = Field(
+        "", repr=False, description="Takes button clicks over Socket Mode (xapp-…)."
+    )
     reddit_url: str = Field("https://www.reddit.com", description="Base URL of Reddit.")
     reddit_user_agent: str | None = Field(
         None, description="User-Agent for Reddit, unless a source gives its own."
     )
-    variables: Mapping[str, str] = Field(
-        default_factory=dict, description="The whole environment, for variables named above."
+    variables: Mapping[str, str] = Field(  # tokens among them: kept out of reprs and logs
+        default_factory=dict,
+        repr=False,
+        description="The whole environment, for variables named above.",
     )
 
     #: The variable each field is read from; an empty variable counts as unset.
@@ -200,13 +206,13 @@ class Settings(ServiceOptions):
 def _explained(exc: ValidationError, root: type[BaseModel]) -> list[tuple[Loc, bool, str]]:
     """`explain`, without the "too short" pydantic adds to a tuple whose item is wrong."""
     errors = exc.errors()
+    short = {tuple(e["loc"]) for e in errors if e["type"] == "too_short"}
     deeper = [tuple(e["loc"]) for e in errors if e["type"] != "too_short"]
-    found = []
-    for loc, is_key, message in explain(exc, root):
-        inner = any(len(d) > len(loc) and d[: len(loc)] == loc for d in deeper)
-        if not inner:
-            found.append((loc, is_key, message))
-    return found
+
+    def inner(loc: Loc) -> bool:  # the tuple is short only because an item in it is wrong
+        return loc in short and any(len(d) > len(loc) and d[: len(loc)] == loc for d in deeper)
+
+    return [found for found in explain(exc, root) if not inner(found[0])]
 
 
 def read_environment() -> Environment:

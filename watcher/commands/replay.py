@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from responders.channels.ndjson import dump_alert
-from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
+from watcher.commands.common import DEFAULT_PLAYBOOKS, open_input, playbooks_or_exit
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 
@@ -51,7 +51,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         delivery = runner.run(_build(playbooks, config, args.retry_first))
     dispatcher = delivery.dispatcher if delivery else None
     try:
-        with args.posts.open("rb") as handle:
+        with open_input(args.posts) as handle:
             total = max(args.posts.stat().st_size, 1)
             for lines in _chunks(handle):
                 engine.feed_lines(lines, source="replay")

@@ -56,7 +56,7 @@ class Wiring:
     watch: Sequence[Path] = ()  # playbook paths to hot-reload from
     routes: Sequence[web.RouteDef] = ()  # e.g. Slack's interactivity endpoint
     on_refresh: Callable[[Metrics], None] | None = None  # e.g. outbox figures for /metrics
-    outbox: Outbox | None = None  # where button clicks are recorded; "Not a campaign" is read
+    outbox: Outbox | None = None  # button clicks: "Not a campaign" ones are read back
 
 
 class Service:
