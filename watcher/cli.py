@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from watcher.commands import backtest, check, replay, run, schema, series, simulate
+from watcher.errors import GroundswellError
 
 #: CPython's cyclic collector runs a young-generation pass every 700 container allocations
 #: and, every hundred of those, walks everything long-lived: here, every playbook's
@@ -18,6 +19,9 @@ from watcher.commands import backtest, check, replay, run, schema, series, simul
 #: `bench/throughput.py`'s 1M-post file, 20.3 s at (700, 10, 10), 12.8 s at these, 13.1 s
 #: with the collector off. Cycles are still collected, just in larger, rarer passes.
 GC_THRESHOLDS = (50_000, 20, 20)
+
+#: The exit status for an expected failure no subcommand reported itself (as for bad usage).
+EXIT_FAILED = 2
 
 #: Subcommands in the order `--help` lists them.
 COMMANDS = (run, replay, check, simulate, series, schema, backtest)
@@ -48,4 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except BrokenPipeError:
         return 1
+    except GroundswellError as exc:  # expected: say what and why in one line, no traceback
+        print(exc.one_line(), file=sys.stderr)
+        return EXIT_FAILED
     return result

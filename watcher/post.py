@@ -14,13 +14,17 @@ from typing import Any
 import msgspec
 import orjson
 
+from watcher.errors import GroundswellError
+
 #: Posts claiming a time outside this range are malformed rather than early or late.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 
 
-class PostError(ValueError):
+class PostError(GroundswellError, ValueError):
     """A post line that cannot be used; the message says which field and why."""
+
+    what = "post"
 
 
 @dataclass(frozen=True, slots=True)

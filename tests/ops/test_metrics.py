@@ -21,6 +21,7 @@ from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 from watcher.service.metrics import Metrics
 from watcher.service.service import Service
+from watcher.settings import HttpSettings, Settings
 from watcher.sources.base import SourceHealth
 from watcher.sources.replay import ReplaySource
 
@@ -208,7 +209,9 @@ async def test_readyz_fails_once_every_source_has_finished(
         return iter(data)
 
     source = ReplaySource("replay", read)
-    service = Service([mini_playbook], [source], [ConsoleResponder()], port=0)
+    service = Service(
+        [mini_playbook], [source], [ConsoleResponder()], Settings(http=HttpSettings(port=0))
+    )
     stop = asyncio.Event()
     async with service:
         runner = asyncio.create_task(service.run(stop))

@@ -14,7 +14,7 @@ from responders.delivery.dispatch import Backoff
 from responders.params import Offer, Resource, RespondParams, SlackParams, Voice
 from tests.responders.fake_slack import TOKEN, FakeSlack
 from watcher.playbooks.model import Playbook, WatchParams
-from watcher.service.delivery import Delivery, DeliveryConfig, build_delivery
+from watcher.service.delivery import DeliveryConfig, DeliveryStack, build_delivery
 
 NOW = datetime(2009, 10, 12, 21, 40, tzinfo=UTC)
 HOSTILE = "<!channel> wire money to <@U123> now: <https://evil.example|your bank> & @here"
@@ -109,7 +109,7 @@ def delivery_for(
     *,
     http_timeout: float = 5.0,
     backoff: Backoff | None = None,
-) -> Delivery:
+) -> DeliveryStack:
     config = DeliveryConfig(outbox=outbox, slack_token=TOKEN, slack_api_url=url)
     return build_delivery(
         playbooks,

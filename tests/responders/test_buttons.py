@@ -19,7 +19,7 @@ from tests.responders.fake_slack import APP_TOKEN, FakeSlack
 from tests.watcher.service.test_service import wait_for
 from watcher.http.slack import PATH, actions_route
 from watcher.http.socket_mode import SocketModeError, start_socket_mode
-from watcher.service.delivery import Delivery
+from watcher.service.delivery import DeliveryStack
 from watcher.service.metrics import Metrics
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -50,7 +50,7 @@ def signed(body: bytes, *, age: float = 0.0, secret: str = SECRET) -> dict[str, 
 @pytest.fixture
 async def posted(
     fake_slack: Server, tmp_path: Path, clock: Clock
-) -> AsyncIterator[tuple[FakeSlack, Delivery, str]]:
+) -> AsyncIterator[tuple[FakeSlack, DeliveryStack, str]]:
     """A campaign already posted, and the actions endpoint serving on a local port."""
     fake, url = fake_slack
     delivery = delivery_for(url, tmp_path / "outbox.db", clock)
@@ -78,7 +78,7 @@ async def post(endpoint: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 async def test_acknowledge_is_recorded_and_shown_on_the_message(
-    posted: tuple[FakeSlack, Delivery, str],
+    posted: tuple[FakeSlack, DeliveryStack, str],
 ) -> None:
     fake, delivery, endpoint = posted
     body = click_body("groundswell_ack")
@@ -91,7 +91,7 @@ async def test_acknowledge_is_recorded_and_shown_on_the_message(
 
 
 async def test_snooze_silences_the_playbook_until_it_expires(
-    posted: tuple[FakeSlack, Delivery, str], clock: Clock
+    posted: tuple[FakeSlack, DeliveryStack, str], clock: Clock
 ) -> None:
     fake, delivery, endpoint = posted
     body = click_body("groundswell_snooze")
@@ -107,7 +107,7 @@ async def test_snooze_silences_the_playbook_until_it_expires(
 
 
 async def test_not_a_campaign_is_counted_in_metrics(
-    posted: tuple[FakeSlack, Delivery, str],
+    posted: tuple[FakeSlack, DeliveryStack, str],
 ) -> None:
     _, delivery, endpoint = posted
     body = click_body("groundswell_not_campaign")
@@ -124,7 +124,7 @@ async def test_not_a_campaign_is_counted_in_metrics(
     [("wrong secret", 0.0, "not-the-secret"), ("stale timestamp", 600.0, SECRET)],
 )
 async def test_bad_or_stale_signatures_are_rejected_and_change_nothing(
-    posted: tuple[FakeSlack, Delivery, str], why: str, age: float, secret: str
+    posted: tuple[FakeSlack, DeliveryStack, str], why: str, age: float, secret: str
 ) -> None:
     fake, delivery, endpoint = posted
     body = click_body("groundswell_ack")
@@ -136,7 +136,7 @@ async def test_bad_or_stale_signatures_are_rejected_and_change_nothing(
 
 
 async def test_a_signed_click_on_something_else_is_a_clear_400(
-    posted: tuple[FakeSlack, Delivery, str],
+    posted: tuple[FakeSlack, DeliveryStack, str],
 ) -> None:
     _, delivery, endpoint = posted
     body = click_body("groundswell_ack", value="no-such-playbook|x-1")
@@ -147,7 +147,7 @@ async def test_a_signed_click_on_something_else_is_a_clear_400(
 
 
 async def test_after_not_a_campaign_updates_edit_quietly(
-    posted: tuple[FakeSlack, Delivery, str],
+    posted: tuple[FakeSlack, DeliveryStack, str],
 ) -> None:
     fake, delivery, endpoint = posted
     body = click_body("groundswell_not_campaign")
@@ -161,7 +161,7 @@ async def test_after_not_a_campaign_updates_edit_quietly(
 
 
 async def test_socket_mode_click_is_acknowledged_recorded_and_shown(
-    posted: tuple[FakeSlack, Delivery, str], fake_slack: tuple[FakeSlack, str]
+    posted: tuple[FakeSlack, DeliveryStack, str], fake_slack: tuple[FakeSlack, str]
 ) -> None:
     fake, delivery, _ = posted
     payload = json.loads(parse_qs(click_body("groundswell_ack").decode())["payload"][0])
@@ -178,7 +178,7 @@ async def test_socket_mode_click_is_acknowledged_recorded_and_shown(
 
 
 async def test_socket_mode_with_a_bad_app_token_fails_clearly(
-    posted: tuple[FakeSlack, Delivery, str], fake_slack: tuple[FakeSlack, str]
+    posted: tuple[FakeSlack, DeliveryStack, str], fake_slack: tuple[FakeSlack, str]
 ) -> None:
     _, delivery, _ = posted
     with pytest.raises(SocketModeError, match=r"apps\.connections\.open failed"):

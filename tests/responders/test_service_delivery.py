@@ -25,7 +25,8 @@ from watcher.http.slack import PATH, actions_route
 from watcher.playbooks.model import Playbook
 from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.metrics import Metrics
-from watcher.service.service import Service
+from watcher.service.service import Service, Wiring
+from watcher.settings import HttpSettings, Settings
 from watcher.sources.replay import ReplaySource
 
 
@@ -52,10 +53,12 @@ async def test_service_posts_to_slack_and_takes_clicks_on_its_own_port(
         [mini_playbook],
         [ReplaySource("test", lambda: iter(data))],
         [delivery.dispatcher],
-        registry=CollectorRegistry(),
-        port=0,
-        routes=[actions_route(delivery, SECRET, now=clock.now)],
-        on_refresh=refresh,
+        Settings(http=HttpSettings(port=0)),
+        Wiring(
+            registry=CollectorRegistry(),
+            routes=[actions_route(delivery, SECRET, now=clock.now)],
+            on_refresh=refresh,
+        ),
     )
     stop = asyncio.Event()
     async with service:

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from responders.channels.ndjson import dump_alert
-from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
+from watcher.commands.common import DEFAULT_PLAYBOOKS, open_input, playbooks_or_exit
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 
 if TYPE_CHECKING:  # delivery pulls in aiohttp and slack-sdk: only --deliver pays for them
     from responders.delivery.dispatch import Dispatcher
-    from watcher.service.delivery import Delivery, DeliveryConfig
+    from watcher.service.delivery import DeliveryConfig, DeliveryStack
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
 
@@ -40,17 +40,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     alerts = 0
     runner = asyncio.Runner()  # one event loop for the whole replay: the HTTP session lives on it
-    delivery: Delivery | None = None
+    delivery: DeliveryStack | None = None
     tmp = tempfile.TemporaryDirectory(prefix="groundswell-")  # a fresh outbox unless --outbox
     if args.deliver:
         from watcher.service.delivery import DeliveryConfig
+        from watcher.settings import read_environment
 
         outbox = args.outbox or Path(tmp.name) / "outbox.sqlite3"
-        config = DeliveryConfig.from_env(outbox, sys.stderr)
+        config = DeliveryConfig.from_environment(read_environment(), outbox, sys.stderr)
         delivery = runner.run(_build(playbooks, config, args.retry_first))
     dispatcher = delivery.dispatcher if delivery else None
     try:
-        with args.posts.open("rb") as handle:
+        with open_input(args.posts) as handle:
             total = max(args.posts.stat().st_size, 1)
             for lines in _chunks(handle):
                 engine.feed_lines(lines, source="replay")
@@ -99,7 +100,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _build(playbooks: Sequence[Playbook], config: DeliveryConfig, first: float) -> Delivery:
+async def _build(
+    playbooks: Sequence[Playbook], config: DeliveryConfig, first: float
+) -> DeliveryStack:
     from watcher.service.delivery import build_delivery
 
     return build_delivery(playbooks, config, retry_first=first)

@@ -7,7 +7,19 @@ import asyncio
 import sys
 from pathlib import Path
 
-from watcher.commands.common import DEFAULT_PLAYBOOKS, playbooks_or_exit
+from watcher.commands.common import playbooks_or_exit
+from watcher.settings import (
+    DEFAULT_OUTBOX,
+    DEFAULT_STATE,
+    HttpSettings,
+    Settings,
+    SettingsError,
+    load_service_file,
+    read_environment,
+    resolve,
+)
+
+_HTTP = HttpSettings()
 
 SOURCES_HELP = (
     "feed to watch, repeatable: file:PATH[?speed=N][&follow=1] replays (or tails) posts NDJSON; "
@@ -17,44 +29,33 @@ SOURCES_HELP = (
 )
 
 
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The service's settings: the defaults, then `--config FILE`, then the flags given."""
+    file = load_service_file(args.config) if args.config is not None else None
+    http = {"host": args.host or None, "port": args.http_port}
+    given = {
+        "playbooks": args.playbooks or None,
+        "record": args.record,
+        "state": args.state,
+        "outbox": args.outbox,
+        "reload": False if args.no_reload else None,
+        "http": {key: value for key, value in http.items() if value is not None} or None,
+    }
+    flags = {key: value for key, value in given.items() if value is not None}
+    return resolve(file, sources=args.source, flags=flags, env=read_environment())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.service.compose import run_service  # aiohttp only when serving
-    from watcher.service.config import ConfigError, load_config
-    from watcher.sources.specs import SourceOptions
 
-    specs = list(args.source)
-    options: dict[str, SourceOptions] = {}
-    playbook_paths = args.playbooks
-    host, port, record, state = args.host, args.http_port, args.record, args.state
-    if args.config is not None:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        for entry in config.entries():
-            specs.append(entry.spec)
-            options[entry.spec] = entry.options()
-        playbook_paths = playbook_paths or config.playbooks
-        host = host or config.http.host
-        port = config.http.port if port is None else port
-        record = record or config.record
-        state = state or config.state
-    playbook_paths = playbook_paths or [DEFAULT_PLAYBOOKS]
-    playbooks = playbooks_or_exit(playbook_paths)
-    return asyncio.run(
-        run_service(
-            playbooks,
-            specs,
-            host=host or "127.0.0.1",
-            port=9108 if port is None else port,
-            record=record,
-            state=state,
-            options=options,
-            watch=[] if args.no_reload else playbook_paths,
-            outbox=args.outbox,
-        )
-    )
+    try:
+        settings = settings_of(args)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    playbooks = playbooks_or_exit(settings.playbooks)
+    return asyncio.run(run_service(playbooks, settings))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,11 +71,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         metavar="FILE",
         help="SQLite file for detector state and feed cursors, checkpointed every minute and "
-        "on shutdown and restored at start (groundswell-state.sqlite; the demo keeps a "
+        f"on shutdown and restored at start ({DEFAULT_STATE}; the demo keeps a "
         "throwaway one)",
     )
-    run.add_argument("--http-port", type=int, default=None, help="port for /metrics (9108)")
-    run.add_argument("--host", default=None, help="address to bind (127.0.0.1)")
+    run.add_argument(
+        "--http-port", type=int, default=None, help=f"port for /metrics ({_HTTP.port})"
+    )
+    run.add_argument("--host", default=None, help=f"address to bind ({_HTTP.host})")
     run.add_argument(
         "--no-reload",
         action="store_true",
@@ -84,6 +87,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--outbox",
         type=Path,
         help="SQLite file for the delivery outbox, Slack threads and button feedback "
-        "(groundswell-outbox.sqlite3; the demo keeps a throwaway one)",
+        f"({DEFAULT_OUTBOX}; the demo keeps a throwaway one)",
     )
     run.set_defaults(func=cmd_run)

@@ -19,7 +19,7 @@ from aiohttp import web
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from responders.slack.actions import ClickError, apply_click, parse_click
-from watcher.service.delivery import Delivery
+from watcher.service.delivery import DeliveryStack
 
 log = logging.getLogger("groundswell")
 
@@ -29,7 +29,7 @@ ANSWER_WITHIN_S = 2.5
 
 
 def actions_route(
-    delivery: Delivery,
+    delivery: DeliveryStack,
     signing_secret: str,
     *,
     now: Callable[[], float] = time.time,

@@ -19,17 +19,20 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from responders.slack.actions import ClickError, apply_click, parse_click
-from watcher.service.delivery import Delivery
+from watcher.errors import GroundswellError
+from watcher.service.delivery import DeliveryStack
 
 log = logging.getLogger("groundswell")
 
 
-class SocketModeError(RuntimeError):
+class SocketModeError(GroundswellError, RuntimeError):
     """Slack would not open a Socket Mode connection for this app token."""
+
+    what = "Slack Socket Mode"
 
 
 async def start_socket_mode(
-    delivery: Delivery,
+    delivery: DeliveryStack,
     app_token: str,
     api_url: str,
     *,

@@ -25,6 +25,7 @@ from pydantic import (
 
 from detectors.params import DetectParams
 from responders.params import RespondParams
+from watcher.errors import GroundswellError
 from watcher.pipeline.matcher import Matcher
 from watcher.playbooks.explain import dotted, explain
 from watcher.playbooks.lint import (
@@ -194,8 +195,10 @@ class Problem:
         return f"{self.path}:{self.line}:{self.col}: {self.message}"
 
 
-class PlaybookError(Exception):
+class PlaybookError(GroundswellError):
     """One or more playbook files are invalid; `problems` lists every one."""
+
+    what = "playbooks"
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))

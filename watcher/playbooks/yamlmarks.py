@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from watcher.errors import GroundswellError
+
 Path = tuple[str | int, ...]
 
 _TOO_DEEP = "YAML syntax: nested too deeply; a playbook needs only a few levels"
@@ -56,8 +58,10 @@ class Marked:
         return self.value_marks.get((), Mark(1, 1))
 
 
-class YamlError(Exception):
+class YamlError(GroundswellError):
     """The text is not a safe, well-formed YAML document."""
+
+    what = "YAML"
 
     def __init__(self, message: str, mark: Mark) -> None:
         super().__init__(message)

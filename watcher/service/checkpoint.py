@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from watcher.errors import GroundswellError
 from watcher.pipeline.engine import Engine, PlaybookRuntime
 
 FORMAT = 3  # 2: crowd statistics, per-term state, token novelty; 3: tokens derived
@@ -32,8 +33,10 @@ CREATE TABLE IF NOT EXISTS engine (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(GroundswellError, RuntimeError):
     """A state file that cannot be read as a Groundswell checkpoint."""
+
+    what = "state"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,18 @@
-"""Build the running service from command-line source specs, or the embedded demo."""
+"""Build the running service from its settings: sources, delivery, HTTP routes, the demo.
+
+Which source a spec builds and which responder a channel gets are tables
+(`watcher.sources.specs.KINDS`, `watcher.service.delivery.CHANNELS`); this module wires
+what they build into one `Service`, and runs it until a signal asks it to stop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from watcher.http.slack import PATH as ACTIONS_PATH
@@ -20,11 +24,12 @@ from watcher.service.checkpoint import CheckpointError
 from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
-from watcher.service.service import Service, install_signal_handlers
+from watcher.service.service import Service, Wiring, install_signal_handlers
+from watcher.settings import DEFAULT_OUTBOX, Settings
 from watcher.sources.base import Source
 from watcher.sources.cursors import DEFAULT_STATE, CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
-from watcher.sources.specs import SourceOptions, SourceSpecError, parse_source
+from watcher.sources.specs import SourceSpecError, build_source
 
 log = logging.getLogger("groundswell")
 
@@ -32,7 +37,6 @@ log = logging.getLogger("groundswell")
 DEMO_SCENARIO = "trafigura"
 DEMO_BACKFILL_S = 48 * 3600.0
 DEMO_SPEED = 3600.0
-DEFAULT_OUTBOX = "groundswell-outbox.sqlite3"
 
 
 def demo_source(workdir: Path) -> Source:
@@ -44,66 +48,33 @@ def demo_source(workdir: Path) -> Source:
     return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=DEMO_BACKFILL_S)
 
 
-async def run_service(
-    playbooks: Sequence[Playbook],
-    specs: Sequence[str],
-    *,
-    host: str,
-    port: int,
-    record: Path | None = None,
-    state: Path | None = None,
-    options: Mapping[str, SourceOptions] | None = None,
-    watch: Sequence[Path] = (),
-    outbox: Path | None = None,
-) -> int:
+async def run_service(playbooks: Sequence[Playbook], settings: Settings) -> int:
+    """Run until SIGINT or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
 
         def cursors() -> CursorStore:  # opened only when a source keeps a cursor
             if not store:
-                store.append(
-                    stack.enter_context(
-                        contextlib.closing(CursorStore(state or Path(DEFAULT_STATE)))
-                    )
-                )
+                state = settings.state or DEFAULT_STATE
+                store.append(stack.enter_context(contextlib.closing(CursorStore(state))))
             return store[0]
 
         try:
             sources = [
-                parse_source(
-                    spec,
-                    env=os.environ,
-                    cursors=cursors,
-                    options=(options or {}).get(spec) or SourceOptions(),
-                )
-                for spec in specs
+                build_source(entry, env=settings.env, cursors=cursors) for entry in settings.sources
             ]
         except (SourceSpecError, ValueError) as exc:
             log.error("%s", exc)
             return 2
-        recorder = stack.enter_context(Recorder(record)) if record else None
-        return await _serve(
-            playbooks,
-            sources,
-            host=host,
-            port=port,
-            recorder=recorder,
-            watch=watch,
-            state=state,
-            outbox=outbox,
-        )
+        recorder = stack.enter_context(Recorder(settings.record)) if settings.record else None
+        return await _serve(playbooks, sources, settings, recorder)
 
 
 async def _serve(
     playbooks: Sequence[Playbook],
     sources: list[Source],
-    *,
-    host: str,
-    port: int,
+    settings: Settings,
     recorder: Recorder | None,
-    watch: Sequence[Path],
-    state: Path | None,
-    outbox: Path | None,
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
@@ -115,12 +86,17 @@ async def _serve(
             sources = [demo_source(Path(tmp))]
             # the demo replays the same old events each time: keep its state and outbox
             # throwaway, or a second run would restore the campaign and print nothing
-            state = state or Path(tmp) / "demo-state.sqlite"
-            outbox = outbox or Path(tmp) / "demo-outbox.sqlite3"
-        state = state or Path(DEFAULT_STATE)
+            settings = settings.model_copy(
+                update={
+                    "state": settings.state or Path(tmp) / "demo-state.sqlite",
+                    "outbox": settings.outbox or Path(tmp) / "demo-outbox.sqlite3",
+                }
+            )
+        settings = settings.model_copy(update={"state": settings.state or DEFAULT_STATE})
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        config = DeliveryConfig.from_env(outbox or Path(DEFAULT_OUTBOX), sys.stdout)
+        outbox = settings.outbox or DEFAULT_OUTBOX
+        config = DeliveryConfig.from_environment(settings.env, outbox, sys.stdout)
         delivery = build_delivery(playbooks, config)
         routes = []
         if config.signing_secret:
@@ -134,20 +110,15 @@ async def _serve(
                 delivery.dispatcher.tally.by_responder,
             )
 
-        service = Service(
-            playbooks,
-            sources,
-            [delivery.dispatcher],
-            host=host,
-            port=port,
-            routes=routes,
-            on_refresh=refresh,
+        wiring = Wiring(
             dedup=Dedup(),
             recorder=recorder,
-            watch=watch,
-            state=state,
+            watch=settings.watched(),
+            routes=routes,
+            on_refresh=refresh,
             outbox=delivery.outbox,
         )
+        service = Service(playbooks, sources, [delivery.dispatcher], settings, wiring)
         socket = None
         if config.app_token:
             try:

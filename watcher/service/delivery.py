@@ -1,16 +1,16 @@
-"""Compose delivery: read the environment, build clients and responders, open the outbox.
+"""Compose delivery: build clients and responders from the settings, open the outbox.
 
-Only the watcher reads the environment. Slack settings:
+The Slack settings come from the environment, read once in `watcher/settings.py`:
 `SLACK_BOT_TOKEN` (Web API), `SLACK_API_URL` (base URL; default Slack's), `SLACK_SIGNING_SECRET`
 (button clicks over HTTP), `SLACK_APP_TOKEN` (button clicks over Socket Mode). A playbook's
 `respond.slack.webhook_url_env` and `respond.webhook.secret_env` name further variables.
+`CHANNELS` maps each `respond.channels` name to the factory that builds its responder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -36,11 +36,11 @@ from responders.delivery.dispatch import Backoff, Dispatcher
 from responders.delivery.outbox import Outbox
 from responders.slack.client import SlackResponder
 from watcher.playbooks.model import Playbook
+from watcher.settings import DEFAULT_SLACK_API, Environment
 
 log = logging.getLogger("groundswell")
 
 Sleep = Callable[[float], Awaitable[None]]
-DEFAULT_SLACK_API = "https://slack.com/api/"
 #: A 429 asking for longer than this is left to the outbox instead of waited out inline.
 MAX_INLINE_WAIT_S = 30.0
 
@@ -107,7 +107,7 @@ class SlackRetryHandler(AsyncRetryHandler):
 
 @dataclass
 class DeliveryConfig:
-    """What delivery needs from the command line and the environment."""
+    """What delivery needs from the settings: the outbox, the console, Slack and variables."""
 
     outbox: Path
     console: TextIO | None = None  # None: no console output
@@ -118,24 +118,23 @@ class DeliveryConfig:
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(
-        cls, outbox: Path, console: TextIO | None, env: Mapping[str, str] | None = None
+    def from_environment(
+        cls, env: Environment, outbox: Path, console: TextIO | None
     ) -> DeliveryConfig:
-        env = os.environ if env is None else env
         return cls(
             outbox=outbox,
             console=console,
-            slack_token=env.get("SLACK_BOT_TOKEN", ""),
-            slack_api_url=env.get("SLACK_API_URL", "") or DEFAULT_SLACK_API,
-            signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
-            app_token=env.get("SLACK_APP_TOKEN", ""),
-            env=dict(env),
+            slack_token=env.slack_bot_token,
+            slack_api_url=env.slack_api_url,
+            signing_secret=env.slack_signing_secret,
+            app_token=env.slack_app_token,
+            env=env.variables,
         )
 
 
 @dataclass
-class Delivery:
-    """The built delivery stack; close it when done."""
+class DeliveryStack:
+    """The built delivery stack (dispatcher, outbox, Slack responders); close it when done."""
 
     dispatcher: Dispatcher
     outbox: Outbox
@@ -151,6 +150,116 @@ class Delivery:
         self.outbox.close()
 
 
+@dataclass
+class _Parts:
+    """What the channel factories share while one stack is built: one responder per target."""
+
+    config: DeliveryConfig
+    outbox: Outbox
+    session: aiohttp.ClientSession
+    client: AsyncWebClient | None
+    console: OutboxResponder | None
+    now: Callable[[], float]
+    slack: dict[str, SlackResponder] = field(default_factory=dict)
+    shared: dict[str, OutboxResponder] = field(default_factory=dict)
+    files: list[BinaryIO] = field(default_factory=list)
+    no_token: list[str] = field(default_factory=list)  # playbooks Slack skipped: no token
+
+
+def _console(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
+    return parts.console
+
+
+def _slack(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
+    respond = pb.respond
+    if respond.slack is None:
+        return None
+    hook_env = respond.slack.webhook_url_env
+    if hook_env:
+        url = parts.config.env.get(hook_env, "")
+        if not url:
+            log.warning("%s: Slack webhook skipped: $%s is not set", pb.name, hook_env)
+            return None
+        key = f"slack-webhook:{hook_env}"
+        if key not in parts.shared:
+            parts.shared[key] = SlackWebhookResponder(parts.session, url, name=key)
+        return parts.shared[key]
+    if parts.client is None:
+        parts.no_token.append(pb.name)
+        return None
+    channel = respond.slack.channel
+    if channel not in parts.slack:
+        parts.slack[channel] = SlackResponder(
+            parts.client,
+            channel,
+            parts.outbox,
+            link_template=respond.link_url,
+            snooze_hours=respond.snooze_hours,
+        )
+    return parts.slack[channel]
+
+
+def _webhook(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
+    webhook = pb.respond.webhook
+    if webhook is None:
+        return None
+    secret_env = webhook.secret_env
+    secret = parts.config.env.get(secret_env, "") if secret_env else ""
+    if secret_env and not secret:
+        log.warning("%s: webhook unsigned: $%s is not set", pb.name, secret_env)
+    url = str(webhook.url)
+    key = f"webhook:{url}"
+    if key not in parts.shared:
+        parts.shared[key] = WebhookResponder(
+            parts.session, url, secret=secret, now=parts.now, name=key
+        )
+    return parts.shared[key]
+
+
+def _ndjson(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
+    if pb.respond.ndjson is None:
+        return None
+    key = f"ndjson:{pb.respond.ndjson.path}"
+    if key not in parts.shared:
+        handle = Path(pb.respond.ndjson.path).open("ab")  # noqa: SIM115 - closed in aclose
+        parts.files.append(handle)
+        parts.shared[key] = Plain(NdjsonResponder(handle, name=key))
+    return parts.shared[key]
+
+
+#: The responder factory for each `respond.channels` name; None: skip this playbook's channel.
+CHANNELS: dict[str, Callable[[_Parts, Playbook], OutboxResponder | None]] = {
+    "console": _console,
+    "slack": _slack,
+    "webhook": _webhook,
+    "ndjson": _ndjson,
+}
+
+
+def _slack_client(
+    config: DeliveryConfig,
+    session: aiohttp.ClientSession,
+    sleep: Sleep,
+    http_timeout: float,
+    retry_first: float,
+) -> AsyncWebClient | None:
+    if not config.slack_token:
+        return None
+    return AsyncWebClient(
+        token=config.slack_token,
+        base_url=config.slack_api_url,
+        timeout=max(1, round(http_timeout)),  # the session timeout below rules
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=2,
+                interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=0.0),
+            ),
+            SlackRetryHandler(sleep, first=retry_first),
+        ],
+    )
+
+
 def build_delivery(
     playbooks: Sequence[Playbook],
     config: DeliveryConfig,
@@ -160,7 +269,7 @@ def build_delivery(
     backoff: Backoff | None = None,
     http_timeout: float = 10.0,
     retry_first: float = 0.5,
-) -> Delivery:
+) -> DeliveryStack:
     """Responders for every playbook's `respond.channels`, all behind one outbox.
 
     Call inside the running event loop (the HTTP session belongs to it).
@@ -170,78 +279,22 @@ def build_delivery(
     if revived:
         log.info("outbox %s: retrying %d alerts a previous run gave up on", config.outbox, revived)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=http_timeout))
-    console = Plain(ConsoleResponder(config.console)) if config.console is not None else None
-    slack: dict[str, SlackResponder] = {}
-    files: list[BinaryIO] = []
-    shared: dict[str, OutboxResponder] = {}
+    parts = _Parts(
+        config,
+        outbox,
+        session,
+        client=_slack_client(config, session, sleep, http_timeout, retry_first),
+        console=Plain(ConsoleResponder(config.console)) if config.console is not None else None,
+        now=now,
+    )
     routes: dict[str, list[OutboxResponder]] = {}
-    client: AsyncWebClient | None = None
-    if config.slack_token:
-        client = AsyncWebClient(
-            token=config.slack_token,
-            base_url=config.slack_api_url,
-            timeout=max(1, round(http_timeout)),  # the session timeout below rules
-            session=session,
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(
-                    max_retry_count=2,
-                    interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=0.0),
-                ),
-                SlackRetryHandler(sleep, first=retry_first),
-            ],
-        )
-    no_token: list[str] = []
     for pb in playbooks:
-        respond = pb.respond
-        chosen: list[OutboxResponder] = []
-        for channel in respond.selected():
-            if channel == "console":
-                if console is not None:
-                    chosen.append(console)
-            elif channel == "slack" and respond.slack is not None:
-                hook_env = respond.slack.webhook_url_env
-                if hook_env:
-                    url = config.env.get(hook_env, "")
-                    if not url:
-                        log.warning("%s: Slack webhook skipped: $%s is not set", pb.name, hook_env)
-                        continue
-                    key = f"slack-webhook:{hook_env}"
-                    if key not in shared:
-                        shared[key] = SlackWebhookResponder(session, url, name=key)
-                    chosen.append(shared[key])
-                elif client is None:
-                    no_token.append(pb.name)
-                else:
-                    ch = respond.slack.channel
-                    if ch not in slack:
-                        slack[ch] = SlackResponder(
-                            client,
-                            ch,
-                            outbox,
-                            link_template=respond.link_url,
-                            snooze_hours=respond.snooze_hours,
-                        )
-                    chosen.append(slack[ch])
-            elif channel == "webhook" and respond.webhook is not None:
-                secret_env = respond.webhook.secret_env
-                secret = config.env.get(secret_env, "") if secret_env else ""
-                if secret_env and not secret:
-                    log.warning("%s: webhook unsigned: $%s is not set", pb.name, secret_env)
-                url = str(respond.webhook.url)
-                key = f"webhook:{url}"
-                if key not in shared:
-                    shared[key] = WebhookResponder(session, url, secret=secret, now=now, name=key)
-                chosen.append(shared[key])
-            elif channel == "ndjson" and respond.ndjson is not None:
-                key = f"ndjson:{respond.ndjson.path}"
-                if key not in shared:
-                    handle = Path(respond.ndjson.path).open("ab")  # noqa: SIM115 - closed in aclose
-                    files.append(handle)
-                    shared[key] = Plain(NdjsonResponder(handle, name=key))
-                chosen.append(shared[key])
-        routes[pb.name] = chosen
-    if no_token:  # one line, not one per playbook: the demo runs without a token on purpose
-        log.warning("Slack delivery off for %s: SLACK_BOT_TOKEN is not set", ", ".join(no_token))
+        chosen = (CHANNELS[channel](parts, pb) for channel in pb.respond.selected())
+        routes[pb.name] = [responder for responder in chosen if responder is not None]
+    if parts.no_token:  # one line, not one per playbook: the demo runs without a token on purpose
+        log.warning(
+            "Slack delivery off for %s: SLACK_BOT_TOKEN is not set", ", ".join(parts.no_token)
+        )
     dispatcher = Dispatcher(
         outbox,
         routes,
@@ -250,4 +303,4 @@ def build_delivery(
         sleep=sleep,
         backoff=backoff or Backoff(first=max(retry_first, 0.001) * 2),
     )
-    return Delivery(dispatcher, outbox, slack, session, files)
+    return DeliveryStack(dispatcher, outbox, parts.slack, session, parts.files)

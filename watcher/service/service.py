@@ -19,6 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -32,14 +33,15 @@ from watcher.http.app import create_app
 from watcher.pipeline.dedup import Dedup
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
-from watcher.playbooks.reload import DEBOUNCE_MS, PlaybookReloader
+from watcher.playbooks.reload import PlaybookReloader
 from watcher.post import Post
 from watcher.service import checkpoint
 from watcher.service.feedback import POLL_SECONDS, apply_false_alarms
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
-from watcher.sources.base import Source
-from watcher.sources.supervisor import FIREHOSE_BUFFER, supervise
+from watcher.settings import Settings
+from watcher.sources.base import Batch, Source
+from watcher.sources.supervisor import supervise
 
 log = logging.getLogger("groundswell")
 
@@ -47,41 +49,51 @@ POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What composition plugs into a service beside its playbooks, sources and responders.
+
+    Each part is optional: a test builds a service from a playbook, a source and a responder.
+    """
+
+    registry: CollectorRegistry | None = None  # where the metrics live (None: a fresh one)
+    dedup: Dedup | None = None  # drops posts already seen from any source
+    recorder: Recorder | None = None  # appends every admitted post to a file
+    watch: Sequence[Path] = ()  # playbook paths to hot-reload from
+    routes: Sequence[web.RouteDef] = ()  # e.g. Slack's interactivity endpoint
+    on_refresh: Callable[[Metrics], None] | None = None  # e.g. outbox figures for /metrics
+    outbox: Outbox | None = None  # button clicks: "Not a campaign" ones are read back
+
+
 class Service:
-    """`async with Service(...) as svc: await svc.run(stop)` runs until `stop` is set."""
+    """`async with Service(...) as svc: await svc.run(stop)` runs until `stop` is set.
+
+    `settings` gives the address, the state file (none: no checkpoints) and the timings;
+    `wiring` the optional collaborators composition builds (`watcher/service/compose.py`).
+    """
 
     def __init__(
         self,
         playbooks: Sequence[Playbook],
         sources: Sequence[Source],
         responders: Sequence[Responder],
-        *,
-        registry: CollectorRegistry | None = None,
-        host: str = "127.0.0.1",
-        port: int = 9108,
-        drain_seconds: float = 10.0,
-        dedup: Dedup | None = None,
-        recorder: Recorder | None = None,
-        source_buffer: int = FIREHOSE_BUFFER,
-        watch: Sequence[Path] = (),
-        reload_debounce_ms: int = DEBOUNCE_MS,
-        state: Path | None = None,
-        checkpoint_seconds: float = 60.0,
-        routes: Sequence[web.RouteDef] = (),
-        on_refresh: Callable[[Metrics], None] | None = None,
-        outbox: Outbox | None = None,
+        settings: Settings | None = None,
+        wiring: Wiring | None = None,
     ) -> None:
+        settings = settings or Settings()
+        wiring = wiring or Wiring()
+        self.settings = settings
         self.engine = Engine(playbooks)
-        self.state, self.checkpoint_seconds = state, checkpoint_seconds
+        self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
-        self.host, self.port = host, port
-        self.drain_seconds = drain_seconds
+        self.host, self.port = settings.http.host, settings.http.port
+        self.drain_seconds = settings.drain_seconds
         # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
         self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
-            registry or CollectorRegistry(),
+            wiring.registry or CollectorRegistry(),
             engine=self.engine,
             sources=self.sources,
             responders=[r.name for r in self.responders],
@@ -90,21 +102,21 @@ class Service:
         )
         self.reloader = (
             PlaybookReloader(
-                watch,
+                wiring.watch,
                 self.engine.replace_playbooks,
                 lambda ok: self.metrics.observe_reload(ok=ok),
-                debounce_ms=reload_debounce_ms,
+                debounce_ms=settings.reload_debounce_ms,
             )
-            if watch
+            if wiring.watch
             else None
         )
         self._runner: web.AppRunner | None = None
-        self.dedup = dedup
-        self.recorder = recorder
-        self.source_buffer = source_buffer
-        self.routes = list(routes)  # e.g. Slack's interactivity endpoint
-        self.on_refresh = on_refresh  # e.g. outbox and feedback figures for /metrics
-        self.outbox = outbox  # where button clicks are recorded; "Not a campaign" is read back
+        self.dedup = wiring.dedup
+        self.recorder = wiring.recorder
+        self.source_buffer = settings.source_buffer
+        self.routes = list(wiring.routes)
+        self.on_refresh = wiring.on_refresh
+        self.outbox = wiring.outbox
 
     def _before_scrape(self) -> None:
         """Refresh what the metrics cannot read live (the outbox's figures in SQLite)."""
@@ -169,18 +181,17 @@ class Service:
         """Read one source under supervision, queueing its fresh posts for the engine."""
         await supervise(source, self._admit_batch, buffer=self.source_buffer)
 
-    async def _admit_batch(self, source: Source, batch: list[Post]) -> None:
+    async def _admit_batch(self, source: Source, batch: Batch) -> None:
         """Deduplicate across sources, record, then queue for the engine (waiting if full)."""
-        received_at = getattr(batch, "received_at", None) or asyncio.get_running_loop().time()
+        posts: Sequence[Post] = batch
         if self.dedup is not None:
-            fresh = self.dedup.fresh(batch)
-            source.health.duplicates += len(batch) - len(fresh)
-            batch = fresh
-        if not batch:
+            posts = self.dedup.fresh(batch)
+            source.health.duplicates += len(batch) - len(posts)
+        if not posts:
             return
         if self.recorder is not None:
-            self.recorder.write(batch)
-        await self._posts.put((received_at, batch))
+            self.recorder.write(posts)
+        await self._posts.put((batch.received_at, posts))
 
     async def detect(self) -> None:
         """Feed each queued batch to the engine, then queue the alerts it decided on."""

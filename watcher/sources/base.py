@@ -1,4 +1,10 @@
-"""The source contract: an async iterator of post batches, plus its health."""
+"""The source contract: an async iterator of post batches, plus its health.
+
+`Source` declares every member the service reads from a source, with the defaults most feeds
+want: a feed subclasses it to inherit them (`class RssSource(Source)`) and overrides what
+differs, so callers use `source.firehose` directly. A source fed over HTTP (ingest) has its
+route built in `watcher/http/`, the only place that routes.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,23 @@ from watcher.post import Post, PostError, parse_post_line
 
 class Batch(list[Post]):
     """Posts that arrived together, stamped with when they arrived (event-loop clock), so the
-    service can measure receipt-to-decision latency. Sources may yield plain lists."""
+    service can measure receipt-to-decision latency.
+
+    A source may yield a `Batch` to stamp the moment it received the posts (ingest stamps the
+    HTTP request, before waiting for room); a plain list is stamped by the supervisor when
+    the source yields it.
+    """
 
     __slots__ = ("received_at",)
 
     def __init__(self, posts: list[Post], received_at: float) -> None:
         super().__init__(posts)
         self.received_at = received_at
+
+    @classmethod
+    def stamped(cls, posts: Sequence[Post], now: float) -> Batch:
+        """`posts` as a batch: its own stamp if it is one already, else `now`."""
+        return posts if isinstance(posts, Batch) else cls(list(posts), now)
 
 
 @dataclass(slots=True)
@@ -56,12 +72,23 @@ class SourceHealth:
 
 
 class Source(Protocol):
-    """A feed. `stream()` yields batches of normalised posts until the feed ends or is closed."""
+    """A feed. `stream()` yields batches of normalised posts until the feed ends or is closed.
 
+    Subclass it to inherit the defaults below; a class that does not must declare them all.
+    """
+
+    #: Unique among the service's sources: the `source` label on metrics and in `/readyz`.
     name: str
+    #: What `/readyz` and the metrics show; the source updates it as it runs.
     health: SourceHealth
+    #: True for a feed that cannot be slowed down (Jetstream, Mastodon): while the pipeline is
+    #: behind, the supervisor buffers its posts and drops the oldest. False (pollers, files,
+    #: ingest): waiting on the pipeline simply slows the feed down.
+    firehose: bool = False
 
-    def stream(self) -> AsyncIterator[Sequence[Post]]: ...
+    def stream(self) -> AsyncIterator[Sequence[Post]]:
+        """Batches of posts (a `Batch` to stamp when they arrived) until the feed ends."""
+        ...
 
 
 def parse_counted(line: bytes, health: SourceHealth, source: str) -> Post | None:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from watcher.post import Post
-from watcher.sources.base import SourceHealth, parse_counted
+from watcher.sources.base import Source, SourceHealth, parse_counted
 from watcher.sources.retry import Sleep
 
 CHUNK = 4 * 2**20
 
 
-class FollowSource:
+class FollowSource(Source):
     firehose = False
 
     def __init__(

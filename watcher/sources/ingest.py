@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
-from watcher.sources.base import Batch, SourceHealth
+from watcher.sources.base import Batch, Source, SourceHealth
 from watcher.sources.common import MAX_SKEW_S
 
 TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, not a secret
@@ -30,7 +30,7 @@ MAX_BODY = 8 * 2**20
 MAX_ERRORS = 10  # problems echoed back per request
 
 
-class IngestSource:
+class IngestSource(Source):
     """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
 
     firehose = False

@@ -24,7 +24,7 @@ import orjson
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
-from watcher.sources.base import SourceHealth
+from watcher.sources.base import Source, SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time
 from watcher.sources.cursors import CursorStore
 from watcher.sources.retry import Backoff, Sleep, TransientError, check_status, reconnecting
@@ -134,7 +134,7 @@ def parse_event(frame: str | bytes, now: float) -> tuple[int | None, Post | None
     return time_us, post
 
 
-class JetstreamSource:
+class JetstreamSource(Source):
     """A firehose: under overload the supervisor drops its oldest posts (and counts them)."""
 
     firehose = True

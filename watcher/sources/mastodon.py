@@ -19,7 +19,7 @@ import orjson
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_timestamp
-from watcher.sources.base import SourceHealth
+from watcher.sources.base import Source, SourceHealth
 from watcher.sources.common import html_to_text, object_field, text_field, trusted_time
 from watcher.sources.retry import Backoff, Sleep, check_status, reconnecting
 
@@ -108,7 +108,7 @@ def parse_status(raw: object, host: str, now: float) -> tuple[str, Post]:
     return local_id, post
 
 
-class MastodonSource:
+class MastodonSource(Source):
     firehose = True
 
     def __init__(

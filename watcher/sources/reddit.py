@@ -17,7 +17,7 @@ import orjson
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
-from watcher.sources.base import SourceHealth
+from watcher.sources.base import Source, SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time
 from watcher.sources.retry import Backoff, RateLimited, Sleep, check_status, reconnecting
 from watcher.sources.rss import read_bounded
@@ -87,7 +87,7 @@ def pace(headers: Mapping[str, str], interval: float) -> float:
     return max(interval, reset / remaining)
 
 
-class RedditSource:
+class RedditSource(Source):
     """A poller of one subreddit's newest posts."""
 
     firehose = False

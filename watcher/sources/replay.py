@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from watcher.post import Post
-from watcher.sources.base import SourceHealth, parse_counted
+from watcher.sources.base import Source, SourceHealth, parse_counted
 
 BATCH = 500
 
 
-class ReplaySource:
+class ReplaySource(Source):
     """Yields posts from NDJSON lines in batches; malformed lines are counted and skipped.
 
     With `speed`, event time is replayed `speed` times faster than real time; the first

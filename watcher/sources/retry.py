@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
+from watcher.errors import GroundswellError
 from watcher.post import Post
 from watcher.sources.base import SourceHealth
 
@@ -30,8 +31,10 @@ log = logging.getLogger("groundswell.sources")
 MAX_RETRY_AFTER_S = 6 * 3600.0
 
 
-class SourceError(Exception):
+class SourceError(GroundswellError):
     """A feed failed; the subclass says how to react."""
+
+    what = "source"
 
 
 class FatalError(SourceError):

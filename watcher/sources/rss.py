@@ -21,7 +21,7 @@ import feedparser
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError
-from watcher.sources.base import SourceHealth
+from watcher.sources.base import Source, SourceHealth
 from watcher.sources.common import html_to_text, trusted_time
 from watcher.sources.retry import Backoff, Sleep, TransientError, check_status, reconnecting
 
@@ -88,7 +88,7 @@ def parse_feed(
     return posts, problems
 
 
-class RssSource:
+class RssSource(Source):
     """A poller: when the pipeline is busy it simply polls later."""
 
     firehose = False

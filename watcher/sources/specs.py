@@ -6,15 +6,20 @@ jetstream:wss://HOST/subscribe      Bluesky posts; resume cursor in the --state 
 rss:URL                             an RSS or Atom feed, polled
 reddit:SUBREDDIT                    a subreddit's new posts, polled
 ingest                              POST /ingest; token in $GROUNDSWELL_INGEST_TOKEN
+
+`KINDS` maps each kind to its factory; a new feed is one more row. Tokens come from the
+`Environment` the caller passes (read once, in `watcher/settings.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from watcher.errors import GroundswellError
+from watcher.settings import Environment, SourceEntry
 from watcher.sources.base import Source
 from watcher.sources.cursors import CursorStore
 from watcher.sources.follow import FollowSource
@@ -28,96 +33,136 @@ from watcher.sources.rss import USER_AGENT as RSS_UA
 from watcher.sources.rss import RssSource
 
 MASTODON_TOKEN_ENV = "GROUNDSWELL_MASTODON_TOKEN"  # noqa: S105 - a variable name
-KINDS = (
-    "file:PATH, mastodon:https://INSTANCE[#tag], jetstream:wss://HOST/subscribe, rss:URL, "
-    "reddit:SUBREDDIT or ingest"
-)
 
 
-class SourceSpecError(ValueError):
+class SourceSpecError(GroundswellError, ValueError):
     """A `--source` value that names no known feed, or cannot be used as given."""
 
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """Per-source settings the config file can give; None means the source's default."""
-
-    interval: float | None = None
-    user_agent: str | None = None
-    read_timeout: float | None = None
-    token_env: str | None = None
+    what = "source"
 
 
-def _http_url(spec: str, target: str) -> str:
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        raise SourceSpecError(f"--source {spec!r}: {target!r} is not an http(s) or ws(s) URL")
-    return target
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What one factory gets: the entry, its target (after `KIND:`) and the shared parts."""
 
+    entry: SourceEntry
+    target: str
+    env: Environment
+    cursors: Callable[[], CursorStore]  # opened only when a source keeps a cursor
 
-def parse_source(
-    spec: str,
-    *,
-    env: Mapping[str, str],
-    cursors: Callable[[], CursorStore],
-    options: SourceOptions = SourceOptions(),
-) -> Source:
-    """Build the source `spec` names; raise `SourceSpecError` saying what to fix."""
-    kind, _, target = spec.partition(":")
-    if kind == "file" and target:
+    @property
+    def spec(self) -> str:
+        return self.entry.spec
+
+    def fail(self, why: str) -> SourceSpecError:
+        return SourceSpecError(f"--source {self.spec!r}: {why}")
+
+    def http_url(self, target: str) -> str:
         parts = urlsplit(target)
-        query = parse_qs(parts.query)
-        path = Path(parts.path)
-        if not path.is_file():
-            raise SourceSpecError(f"--source {spec!r}: no such file {path}")
-        if query.get("follow", ["0"])[0] not in ("0", ""):
-            return FollowSource(f"file:{path.name}", path)
-        try:
-            speed = float(query["speed"][0]) if "speed" in query else None
-        except ValueError:
-            raise SourceSpecError(f"--source {spec!r}: speed must be a number") from None
-        return ReplaySource(f"file:{path.name}", file_lines(path), speed=speed)
-    if kind == "mastodon" and target:
-        base, _, tag = target.partition("#")
-        _http_url(spec, base)
-        token_env = options.token_env or MASTODON_TOKEN_ENV
-        token = env.get(token_env, "")
-        if not token:
-            raise SourceSpecError(
-                f"--source {spec!r}: set {token_env} to a bot account's access token "
-                "(Mastodon 4.2+ streams public timelines only to logged-in users)"
-            )
-        return MastodonSource(
-            spec, base, tag=tag, token=token, read_timeout=options.read_timeout or READ_TIMEOUT_S
+        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+            raise self.fail(f"{target!r} is not an http(s) or ws(s) URL")
+        return target
+
+
+def _file(w: Wanted) -> Source:
+    parts = urlsplit(w.target)
+    query = parse_qs(parts.query)
+    path = Path(parts.path)
+    if not path.is_file():
+        raise w.fail(f"no such file {path}")
+    if query.get("follow", ["0"])[0] not in ("0", ""):
+        return FollowSource(f"file:{path.name}", path)
+    try:
+        speed = float(query["speed"][0]) if "speed" in query else None
+    except ValueError:
+        raise w.fail("speed must be a number") from None
+    return ReplaySource(f"file:{path.name}", file_lines(path), speed=speed)
+
+
+def _mastodon(w: Wanted) -> Source:
+    base, _, tag = w.target.partition("#")
+    w.http_url(base)
+    token_env = w.entry.token_env or MASTODON_TOKEN_ENV
+    token = w.env.get(token_env)
+    if not token:
+        raise w.fail(
+            f"set {token_env} to a bot account's access token "
+            "(Mastodon 4.2+ streams public timelines only to logged-in users)"
         )
-    if kind == "jetstream" and target:
-        _http_url(spec, target)
-        return JetstreamSource(
-            spec, target, cursors=cursors(), read_timeout=options.read_timeout or 60.0
+    read_timeout = w.entry.read_timeout or READ_TIMEOUT_S
+    return MastodonSource(w.spec, base, tag=tag, token=token, read_timeout=read_timeout)
+
+
+def _jetstream(w: Wanted) -> Source:
+    url = w.http_url(w.target)
+    return JetstreamSource(
+        w.spec, url, cursors=w.cursors(), read_timeout=w.entry.read_timeout or 60.0
+    )
+
+
+def _rss(w: Wanted) -> Source:
+    url = w.http_url(w.target)
+    return RssSource(
+        w.spec,
+        url,
+        interval=w.entry.interval or 300.0,
+        user_agent=w.entry.user_agent or RSS_UA,
+    )
+
+
+def _reddit(w: Wanted) -> Source:
+    if not w.target.replace("_", "").isalnum():
+        raise w.fail(f"{w.target!r} is not a subreddit name")
+    return RedditSource(
+        w.spec,
+        w.target,
+        base_url=w.env.reddit_url,
+        interval=w.entry.interval or 60.0,
+        user_agent=w.entry.user_agent or w.env.reddit_user_agent or REDDIT_UA,
+    )
+
+
+def _ingest(w: Wanted) -> Source:
+    token_env = w.entry.token_env or TOKEN_ENV
+    token = w.env.get(token_env)
+    if not token:
+        raise SourceSpecError(
+            f"--source ingest: set {token_env} to the bearer token callers must send"
         )
-    if kind == "rss" and target:
-        _http_url(spec, target)
-        return RssSource(
-            spec,
-            target,
-            interval=options.interval or 300.0,
-            user_agent=options.user_agent or RSS_UA,
-        )
-    if kind == "reddit" and target:
-        if not target.replace("_", "").isalnum():
-            raise SourceSpecError(f"--source {spec!r}: {target!r} is not a subreddit name")
-        return RedditSource(
-            spec,
-            target,
-            base_url=env.get("GROUNDSWELL_REDDIT_URL", "https://www.reddit.com"),
-            interval=options.interval or 60.0,
-            user_agent=options.user_agent or env.get("GROUNDSWELL_REDDIT_USER_AGENT", REDDIT_UA),
-        )
-    if kind == "ingest" and not target:
-        token_env = options.token_env or TOKEN_ENV
-        if not env.get(token_env):
-            raise SourceSpecError(
-                f"--source ingest: set {token_env} to the bearer token callers must send"
-            )
-        return IngestSource(env[token_env])
-    raise SourceSpecError(f"--source {spec!r}: expected one of {KINDS}")
+    return IngestSource(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of feed: how its spec is written, and its factory."""
+
+    shape: str  # as `--help` and the errors show it
+    build: Callable[[Wanted], Source]
+    target: bool = True  # whether `KIND:TARGET` needs the target
+
+
+#: Every kind of `--source`, by the name before the colon.
+KINDS: dict[str, Kind] = {
+    "file": Kind("file:PATH", _file),
+    "mastodon": Kind("mastodon:https://INSTANCE[#tag]", _mastodon),
+    "jetstream": Kind("jetstream:wss://HOST/subscribe", _jetstream),
+    "rss": Kind("rss:URL", _rss),
+    "reddit": Kind("reddit:SUBREDDIT", _reddit),
+    "ingest": Kind("ingest", _ingest, target=False),
+}
+
+
+def _expected() -> str:
+    shapes = [kind.shape for kind in KINDS.values()]
+    return f"{', '.join(shapes[:-1])} or {shapes[-1]}"
+
+
+def build_source(
+    entry: SourceEntry, *, env: Environment, cursors: Callable[[], CursorStore]
+) -> Source:
+    """Build the source `entry` names; raise `SourceSpecError` saying what to fix."""
+    name, _, target = entry.spec.partition(":")
+    kind = KINDS.get(name)
+    if kind is None or bool(target) != kind.target:
+        raise SourceSpecError(f"--source {entry.spec!r}: expected one of {_expected()}")
+    return kind.build(Wanted(entry, target, env, cursors))

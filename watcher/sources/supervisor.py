@@ -4,7 +4,7 @@ The reconnect loop (`retry.py`) handles the feed's expected failures; this is th
 the unexpected ones (a bug, a parser blowing up on input nobody foresaw), so a source that
 crashes is restarted after a backoff and never takes the service down.
 
-A firehose (`source.firehose = True`: Jetstream, Mastodon) cannot be slowed down: while the
+A firehose (`Source.firehose`: Jetstream, Mastodon) cannot be slowed down: while the
 pipeline is behind, its posts wait in a bounded buffer and the oldest are dropped and counted.
 Pollers and files have no buffer: waiting on the pipeline simply slows them down.
 """
@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 
 from watcher.post import Post
-from watcher.sources.base import Source
+from watcher.sources.base import Batch, Source
 from watcher.sources.retry import Backoff, Sleep
 
 log = logging.getLogger("groundswell.sources")
@@ -30,7 +30,8 @@ SHUTDOWN_FLUSH_S = 5.0
 #: Most posts handed downstream in one batch.
 BATCH = 1_000
 
-Deliver = Callable[[Source, list[Post]], Awaitable[None]]
+#: Where a source's batches go, each stamped with when it arrived.
+Deliver = Callable[[Source, Batch], Awaitable[None]]
 
 
 class SourceBuffer:
@@ -75,16 +76,17 @@ class SourceBuffer:
 
 async def _run(
     source: Source,
-    sink: Callable[[list[Post]], Awaitable[None]],
+    sink: Callable[[Batch], Awaitable[None]],
     backoff: Backoff,
     sleep: Sleep,
 ) -> None:
+    loop = asyncio.get_running_loop()
     while True:
         delivered = False
         stream = source.stream()
         try:
             async for batch in stream:
-                await sink(list(batch))
+                await sink(Batch.stamped(batch, loop.time()))
                 delivered = True
         except Exception as exc:  # a broken source must never take the service down
             if delivered:
@@ -98,9 +100,8 @@ async def _run(
             await sleep(delay)
             continue
         finally:
-            aclose = getattr(stream, "aclose", None)  # close the feed's connection now
-            if aclose is not None:
-                await aclose()
+            if isinstance(stream, AsyncGenerator):  # close the feed's connection now
+                await stream.aclose()
         if source.health.state != "failed":
             source.health.state = "finished"
         log.info("source %s finished (%s)", source.name, source.health.state)
@@ -117,18 +118,23 @@ async def supervise(
 ) -> None:
     """Run `source` until it finishes (or fails fatally), handing its posts to `deliver`."""
     backoff = backoff or Backoff(initial=1.0, maximum=60.0)
-    if not getattr(source, "firehose", False):
+    if not source.firehose:
         await _run(source, lambda batch: deliver(source, batch), backoff, sleep)
         return
 
     pending = SourceBuffer(buffer)
+    loop = asyncio.get_running_loop()
 
-    async def fill(batch: list[Post]) -> None:
+    async def fill(batch: Batch) -> None:
         source.health.dropped += pending.put(batch)
+
+    async def take() -> Batch:  # buffered posts count as received when they leave the buffer
+        posts = await pending.take()
+        return Batch(posts, loop.time())
 
     async def forward() -> None:
         while True:
-            await deliver(source, await pending.take())
+            await deliver(source, await take())
 
     forwarder = asyncio.create_task(forward(), name=f"forward:{source.name}")
     try:
@@ -143,4 +149,4 @@ async def supervise(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_FLUSH_S):
                 while pending:
-                    await deliver(source, await pending.take())
+                    await deliver(source, await take())

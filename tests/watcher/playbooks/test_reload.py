@@ -18,11 +18,12 @@ from tests.watcher.service.test_service import wait_for
 from watcher.playbooks.model import Playbook, load_playbooks
 from watcher.playbooks.reload import PlaybookReloader
 from watcher.post import Post, post_from_json
-from watcher.service.service import Service
-from watcher.sources.base import SourceHealth
+from watcher.service.service import Service, Wiring
+from watcher.settings import HttpSettings, Settings
+from watcher.sources.base import Source, SourceHealth
 
 
-class QueueSource:
+class QueueSource(Source):
     """A feed the test writes to: each `put` is one batch of posts."""
 
     def __init__(self) -> None:
@@ -65,10 +66,8 @@ async def test_edits_go_live_and_a_broken_edit_changes_nothing(
         load_playbooks([tmp_path]),
         [source],
         [],
-        registry=registry,
-        port=0,
-        watch=[tmp_path],
-        reload_debounce_ms=50,
+        Settings(http=HttpSettings(port=0), reload_debounce_ms=50),
+        Wiring(registry=registry, watch=[tmp_path]),
     )
 
     def sample(name: str) -> float:

@@ -26,7 +26,8 @@ from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.feedback import apply_false_alarms
-from watcher.service.service import Service
+from watcher.service.service import Service, Wiring
+from watcher.settings import HttpSettings, Settings
 from watcher.sources.replay import ReplaySource
 
 NOT_CAMPAIGN = Feedback("not_campaign", "U1", "rosa")
@@ -49,7 +50,11 @@ async def restart(playbook: Playbook, state: Path, outbox: Path) -> Service:
     """Start the service on the saved state with nothing new to read, and stop it again."""
     store = Outbox(outbox)
     service = Service(
-        [playbook], [ReplaySource("none", lambda: iter([]))], [], port=0, state=state, outbox=store
+        [playbook],
+        [ReplaySource("none", lambda: iter([]))],
+        [],
+        Settings(http=HttpSettings(port=0), state=state),
+        Wiring(outbox=store),
     )
     async with service:
         stop = asyncio.Event()
@@ -71,11 +76,12 @@ async def test_a_click_makes_the_detector_stricter_once_and_survives_restarts(
         [mini_playbook],
         [source],
         [delivery.dispatcher],
-        registry=CollectorRegistry(),
-        port=0,
-        routes=[actions_route(delivery, SECRET)],
-        state=state,
-        outbox=delivery.outbox,
+        Settings(http=HttpSettings(port=0), state=state),
+        Wiring(
+            registry=CollectorRegistry(),
+            routes=[actions_route(delivery, SECRET)],
+            outbox=delivery.outbox,
+        ),
     )
     stop = asyncio.Event()
     async with service:

@@ -12,7 +12,8 @@ from responders.channels.console import ConsoleResponder
 from tests.conftest import T0, PostFactory
 from tests.watcher.pipeline.test_engine import background, crowd, lines
 from watcher.playbooks.model import Playbook
-from watcher.service.service import Service
+from watcher.service.service import Service, Wiring
+from watcher.settings import HttpSettings, Settings
 from watcher.sources.replay import ReplaySource
 
 
@@ -34,7 +35,13 @@ async def test_service_serves_endpoints_and_prints_the_alert(
     out = io.StringIO()
     registry = CollectorRegistry()
     source = ReplaySource("test", read)
-    service = Service([mini_playbook], [source], [ConsoleResponder(out)], registry=registry, port=0)
+    service = Service(
+        [mini_playbook],
+        [source],
+        [ConsoleResponder(out)],
+        Settings(http=HttpSettings(port=0)),
+        Wiring(registry=registry),
+    )
     stop = asyncio.Event()
     async with service:
         runner = asyncio.create_task(service.run(stop))
@@ -64,7 +71,9 @@ async def test_stop_while_a_source_is_paced_shuts_down_promptly(
 ) -> None:
     posts = lines([make_post(T0 + i * 3600, "toxic waste") for i in range(10)])
     source = ReplaySource("slow", lambda: iter(posts), speed=1.0)  # an hour between posts
-    service = Service([mini_playbook], [source], [], port=0, drain_seconds=2)
+    service = Service(
+        [mini_playbook], [source], [], Settings(http=HttpSettings(port=0), drain_seconds=2)
+    )
     stop = asyncio.Event()
     async with service:
         runner = asyncio.create_task(service.run(stop))

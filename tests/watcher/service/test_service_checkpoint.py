@@ -12,12 +12,18 @@ from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 from watcher.service import checkpoint
 from watcher.service.service import Service
+from watcher.settings import HttpSettings, Settings
 from watcher.sources.replay import ReplaySource
 
 
 async def serve(playbook: Playbook, data: list[bytes], state: Path, out: io.StringIO) -> Service:
     source = ReplaySource("test", lambda: iter(data))
-    service = Service([playbook], [source], [ConsoleResponder(out)], port=0, state=state)
+    service = Service(
+        [playbook],
+        [source],
+        [ConsoleResponder(out)],
+        Settings(http=HttpSettings(port=0), state=state),
+    )
     stop = asyncio.Event()
     async with service:
         runner = asyncio.create_task(service.run(stop))

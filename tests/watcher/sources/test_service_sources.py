@@ -21,8 +21,9 @@ from watcher.pipeline.dedup import Dedup, RecentKeys
 from watcher.playbooks.model import Playbook
 from watcher.post import Post, parse_post_line
 from watcher.service.record import Recorder
-from watcher.service.service import Service
-from watcher.sources.base import SourceHealth
+from watcher.service.service import Service, Wiring
+from watcher.settings import HttpSettings, Settings
+from watcher.sources.base import Source, SourceHealth
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource
 from watcher.sources.jetstream import JetstreamSource
@@ -69,10 +70,8 @@ async def test_ingest_counts_each_lines_outcome_and_records_accepted_posts(
             [mini_playbook],
             [ingest],
             [],
-            port=0,
-            dedup=Dedup(),
-            recorder=recorder,
-            registry=CollectorRegistry(),
+            Settings(http=HttpSettings(port=0)),
+            Wiring(dedup=Dedup(), recorder=recorder, registry=CollectorRegistry()),
         )
         async with running(service) as base, aiohttp.ClientSession() as http:
             async with http.post(f"{base}/ingest", data=body) as resp:
@@ -99,7 +98,7 @@ async def test_ingest_counts_each_lines_outcome_and_records_accepted_posts(
     assert written[-1].timestamp == T0 + 100  # clamped to the server's clock
 
 
-class Crashy:
+class Crashy(Source):
     """Crashes on its first run, the way a parser bug would; then behaves."""
 
     firehose = False
@@ -137,7 +136,7 @@ async def test_a_firehose_buffer_drops_its_oldest_posts_and_counts_them() -> Non
     assert [p.id for p in await buffer.take()] == ["id2", "id3", "id4"]
 
 
-class Hose:
+class Hose(Source):
     firehose = True
 
     def __init__(self, n: int) -> None:
@@ -206,7 +205,13 @@ async def test_a_refused_feed_shows_as_failed_in_readyz_and_metrics(
     fake = FakeJetstream(jetstream_feed(3), refusals=[(403, {})])
     async with serving(fake.app()) as server:
         source = JetstreamSource("js", str(server.make_url("/subscribe")))
-        service = Service([mini_playbook], [source], [], port=0, registry=CollectorRegistry())
+        service = Service(
+            [mini_playbook],
+            [source],
+            [],
+            Settings(http=HttpSettings(port=0)),
+            Wiring(registry=CollectorRegistry()),
+        )
         async with running(service) as base, aiohttp.ClientSession() as http:
             await wait_for(lambda: source.health.state == "failed")
             async with http.get(f"{base}/readyz") as resp:

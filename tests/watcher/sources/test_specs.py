@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.cli import main
-from watcher.service.config import ConfigError, load_config
+from watcher.settings import Environment, SourceEntry
 from watcher.sources.cursors import CursorStore
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource
@@ -14,12 +13,14 @@ from watcher.sources.mastodon import MastodonSource
 from watcher.sources.reddit import RedditSource
 from watcher.sources.replay import ReplaySource
 from watcher.sources.rss import RssSource
-from watcher.sources.specs import SourceOptions, SourceSpecError, parse_source
+from watcher.sources.specs import KINDS, SourceSpecError, build_source
 
 
 def build(spec: str, tmp_path: Path, **env: str) -> object:
-    return parse_source(
-        spec, env=env, cursors=lambda: CursorStore(tmp_path / "s.sqlite"), options=SourceOptions()
+    return build_source(
+        SourceEntry(spec=spec),
+        env=Environment.read(env),
+        cursors=lambda: CursorStore(tmp_path / "s.sqlite"),
     )
 
 
@@ -56,31 +57,22 @@ def test_bad_specs_say_what_to_fix(spec: str, message: str, tmp_path: Path) -> N
     assert message in str(info.value)
 
 
-def test_config_file_is_validated_with_clear_messages(tmp_path: Path) -> None:
-    good = tmp_path / "service.yaml"
-    good.write_text(
-        "sources:\n  - reddit:environment\n  - {spec: 'rss:https://n.example/f', interval: 600}\n"
-        "http: {port: 0}\nrecord: out.ndjson\n"
+def test_every_kind_is_one_row_of_the_table() -> None:
+    assert list(KINDS) == ["file", "mastodon", "jetstream", "rss", "reddit", "ingest"]
+
+
+def test_a_config_entry_gives_its_source_options(tmp_path: Path) -> None:
+    entry = SourceEntry(spec="ingest", token_env="MY_INGEST_TOKEN")
+
+    def cursors() -> CursorStore:
+        return CursorStore(tmp_path / "s.sqlite")
+
+    source = build_source(entry, env=Environment.read({"MY_INGEST_TOKEN": "t"}), cursors=cursors)
+    assert isinstance(source, IngestSource)
+    rss = build_source(
+        SourceEntry(spec="rss:https://n.example/f", interval=600, user_agent="me/1"),
+        env=Environment(),
+        cursors=cursors,
     )
-    config = load_config(good)
-    assert [e.spec for e in config.entries()] == ["reddit:environment", "rss:https://n.example/f"]
-    assert config.entries()[1].options().interval == 600
-    assert config.http.port == 0
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("sources:\n  - {spec: 'rss:x', interval: -1}\nhttp: {prot: 1}\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(bad)
-    lines = str(info.value).splitlines()
-    assert f"{bad}: sources.0.interval: Input should be greater than 0 (got -1)" in lines
-    assert f"{bad}: http.prot: Extra inputs are not permitted (got 1)" in lines
-
-
-def test_run_reports_a_bad_config_and_a_bad_source(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("sources: []\n")
-    assert main(["run", "--config", str(bad)]) == 2
-    assert "sources: List should have at least 1 item" in capsys.readouterr().err
-    assert main(["run", "--source", "twitter:x"]) == 2
-    assert "expected one of" in caplog.text
+    assert isinstance(rss, RssSource)
+    assert rss.interval == 600
