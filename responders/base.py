@@ -21,6 +21,16 @@ class Delivery:
     permanent: bool = False
 
 
+def http_failure(name: str, status: int, retry_after: str | None) -> Delivery:
+    """An HTTP error status as a failed delivery: a 429 waits `Retry-After` (seconds), and
+    other 4xx but 408 and 409 are permanent (the same request will be refused again)."""
+    if status == 429:
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else 1.0
+        return Delivery(name, "failed", "rate limited (429)", retry_after=wait)
+    permanent = 400 <= status < 500 and status not in {408, 409}
+    return Delivery(name, "failed", f"HTTP {status}", permanent=permanent)
+
+
 class Responder(Protocol):
     name: str
 
