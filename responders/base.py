@@ -1,4 +1,9 @@
-"""The responder contract: send one alert, report what happened, never raise for the expected."""
+"""The responder contract: send one alert, report what happened, never raise for the expected.
+
+Also the outbox's `Job`, the `OutboxResponder` that takes jobs, `Plain` (which adapts a simple
+responder to it), and `http_failure`, the one reading of an HTTP error status that the
+webhook responders share.
+"""
 
 from __future__ import annotations
 

@@ -60,9 +60,6 @@ class SlackResponder:
         link_template: str = "",
         snooze_hours: float = 6.0,
     ) -> None:
-        self.client = client
-        self.channel = channel
-        self.outbox = outbox
         self.name = f"slack:{channel}"
         self.conversations = Conversations(
             client,
