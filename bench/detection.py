@@ -4,7 +4,7 @@ Run `python -m bench.detection` from the repository root. It prints:
 
 1. NAB standard score, windows hit and false-alarm records of `score-series` on the
    development series (skipped when `../shared/data/nab` is absent);
-2. for the scenario suite (`watcher.simulation.scenarios`): detection of every leaderless surge of
+2. for the scenario suite (`watcher.simulation.suite`): detection of every leaderless surge of
    ≥ 5× baseline carried by ≥ 50 distinct authors, and the median and p90 alert delay in
    event time after the onset; `new` alerts on each decoy; `new` alerts per playbook in a
    simulated week of normal traffic; and the delays on the three story scenarios, timed from
@@ -36,8 +36,8 @@ from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
 from responders.alert import Alert
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook, load_playbooks
-from watcher.simulation import simulate
-from watcher.simulation.scenarios import SUITE, SUITE_START, generate_suite
+from watcher.simulation.generate import MEAN_ACTIVITY, ON_TOPIC_PER_DAY, activity, generate
+from watcher.simulation.suite import SUITE, SUITE_START, generate_suite
 
 PLAYBOOKS = nab.REPO / "playbooks"
 
@@ -90,8 +90,8 @@ def surge_size(outcome: Outcome, onset: float) -> tuple[float, int]:
     """Peak labelled posts per 5 minutes over the everyday rate at the onset; distinct authors."""
     buckets = Counter(int(_moment(p) // 300) for p in outcome.labelled)
     hour = onset % 86400 / 3600
-    everyday = simulate.ON_TOPIC_PER_DAY / 288 * simulate._activity(hour)
-    everyday /= simulate._MEAN_ACTIVITY
+    everyday = ON_TOPIC_PER_DAY / 288 * activity(hour)
+    everyday /= MEAN_ACTIVITY
     authors = len({p["author"] for p in outcome.labelled})
     return max(buckets.values(), default=0) / everyday, authors
 
@@ -122,8 +122,8 @@ def oracle_delay(outcome: Outcome, onset: float) -> float | None:
     """
 
     def everyday(t: float) -> float:  # expected everyday posts per 5 minutes at time t
-        rate = simulate.ON_TOPIC_PER_DAY / 288 * simulate._activity(t % 86400 / 3600)
-        return rate / simulate._MEAN_ACTIVITY
+        rate = ON_TOPIC_PER_DAY / 288 * activity(t % 86400 / 3600)
+        return rate / MEAN_ACTIVITY
 
     times = sorted(_moment(p) for p in outcome.labelled)
     for k in range(1, 4 * 12 + 1):
@@ -210,7 +210,7 @@ def suite() -> list[str]:
 def stories() -> list[str]:
     lines = ["story scenarios (delay from the very first campaign post):"]
     for name in ("trafigura", "sewage", "evictions"):
-        outcome = replay(name, simulate.generate(name))
+        outcome = replay(name, generate(name))
         first = min(_moment(p) for p in outcome.labelled)
         new = new_alerts(outcome)
         fired = [

@@ -20,7 +20,7 @@ from typing import Any
 from watcher.pipeline.matcher import Matcher
 from watcher.playbooks.model import build_matcher, load_playbooks, parse_playbook
 from watcher.playbooks.yamlmarks import YamlError, load_marked
-from watcher.simulation import simulate
+from watcher.simulation.generate import generate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ def _match_all(matcher: Any, posts: list[tuple[str, str]], *, with_lang: bool) -
 
 
 def matchers(old_path: str | None) -> None:
-    posts = [(p["text"], p.get("lang", "")) for p in simulate.generate("trafigura")]
+    posts = [(p["text"], p.get("lang", "")) for p in generate("trafigura")]
     playbooks = load_playbooks([REPO / "playbooks"])
     narrowed = parse_playbook(
         "name: narrowed\nwatch:\n  terms: [eviction, evicted, bailiffs]\n"

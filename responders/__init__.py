@@ -6,7 +6,7 @@ They never import `watcher` or `detectors`; their input is `responders.alert.Ale
 from __future__ import annotations
 
 from responders.alert import Alert, Brief, BriefItem, SamplePost, Surge
-from responders.base import Delivery, Responder
+from responders.base import Delivery, Job, OutboxResponder, Responder
 from responders.brief.brief import build_brief
 from responders.params import RespondParams
 
@@ -15,6 +15,8 @@ __all__ = [
     "Brief",
     "BriefItem",
     "Delivery",
+    "Job",
+    "OutboxResponder",
     "RespondParams",
     "Responder",
     "SamplePost",

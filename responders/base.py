@@ -1,4 +1,9 @@
-"""The responder contract: send one alert, report what happened, never raise for the expected."""
+"""The responder contract: send one alert, report what happened, never raise for the expected.
+
+Also the outbox's `Job`, the `OutboxResponder` that takes jobs, `Plain` (which adapts a simple
+responder to it), and `http_failure`, the one reading of an HTTP error status that the
+webhook responders share.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,16 @@ class Delivery:
     retry_after: float = 0.0
     #: True when trying again cannot help (bad token, unknown channel, rejected blocks).
     permanent: bool = False
+
+
+def http_failure(name: str, status: int, retry_after: str | None) -> Delivery:
+    """An HTTP error status as a failed delivery: a 429 waits `Retry-After` (seconds), and
+    other 4xx but 408 and 409 are permanent (the same request will be refused again)."""
+    if status == 429:
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else 1.0
+        return Delivery(name, "failed", "rate limited (429)", retry_after=wait)
+    permanent = 400 <= status < 500 and status not in {408, 409}
+    return Delivery(name, "failed", f"HTTP {status}", permanent=permanent)
 
 
 class Responder(Protocol):

@@ -1,6 +1,7 @@
-"""Webhooks: a generic signed JSON POST, and Slack incoming webhooks.
+"""The generic webhook: each alert as a signed JSON POST (Slack's incoming webhooks are
+`responders.slack.webhook`).
 
-The generic webhook POSTs the alerts NDJSON object. With a secret, the receiver can check
+The webhook POSTs the alerts NDJSON object. With a secret, the receiver can check
 `X-Groundswell-Signature: v1=<hex>`, the HMAC-SHA256 of `v1:<timestamp>:<body>` (the same
 shape as Slack's own request signing), and reject old timestamps to stop replays.
 """
@@ -13,10 +14,8 @@ from collections.abc import Callable
 
 import aiohttp
 import orjson
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from responders.base import Delivery, Job
-from responders.slack.blocks import top_message, update_message
+from responders.base import Delivery, Job, http_failure
 
 SIGNATURE_HEADER = "X-Groundswell-Signature"
 TIMESTAMP_HEADER = "X-Groundswell-Timestamp"
@@ -31,14 +30,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     """
     base = b"v1:" + timestamp.encode() + b":" + body
     return "v1=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
-def _http_failure(name: str, status: int, retry_after: str | None) -> Delivery:
-    if status == 429:
-        wait = float(retry_after) if retry_after and retry_after.isdigit() else 1.0
-        return Delivery(name, "failed", "rate limited (429)", retry_after=wait)
-    permanent = 400 <= status < 500 and status not in {408, 409}
-    return Delivery(name, "failed", f"HTTP {status}", permanent=permanent)
 
 
 class WebhookResponder:
@@ -70,38 +61,9 @@ class WebhookResponder:
             async with self.session.post(self.url, data=body, headers=headers) as response:
                 if response.status < 300:
                     return Delivery(self.name, "sent")
-                return _http_failure(
-                    self.name, response.status, response.headers.get("Retry-After")
-                )
+                return http_failure(self.name, response.status, response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:
             return Delivery(self.name, "failed", f"cannot reach {self.url}: {exc!r}")
-
-    async def aclose(self) -> None:
-        """The watcher owns the session."""
-
-
-class SlackWebhookResponder:
-    """Slack incoming webhook: no threads, no edits, no buttons; each alert is one message."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, *, name: str) -> None:
-        self.client = AsyncWebhookClient(url, session=session)
-        self.name = name
-
-    async def deliver(self, job: Job) -> Delivery:
-        if job.quiet:
-            return Delivery(self.name, "suppressed", "cooldown")
-        alert = job.alert
-        message = top_message(alert) if alert.surge.kind == "new" else update_message(alert)
-        blocks = [b for b in message.blocks if b["type"] != "actions"]  # nobody to click to
-        try:
-            response = await self.client.send(
-                text=message.text, blocks=blocks, unfurl_links=False, unfurl_media=False
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return Delivery(self.name, "failed", f"cannot reach the Slack webhook: {exc!r}")
-        if response.status_code < 300:
-            return Delivery(self.name, "sent")
-        return _http_failure(self.name, response.status_code, response.headers.get("Retry-After"))
 
     async def aclose(self) -> None:
         """The watcher owns the session."""

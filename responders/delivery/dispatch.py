@@ -1,9 +1,19 @@
-"""Route alerts to each playbook's responders through the outbox, with retries and noise control.
+"""Route alerts to each playbook's responders through the outbox, in named stages.
 
 In Alertmanager's words: a campaign is a group (one conversation per channel), updates inside
 the campaign's cooldown only edit the top message, and a playbook snooze is a silence that
 expires. Delivery is at-least-once and, with the outbox keys and the Slack responder's in-doubt
 check, without duplicates. Clock and sleep are injected so tests run at full speed.
+
+Each pending outbox row goes through these stages, which `Dispatcher` composes:
+
+1. silence (`silenced`): a snoozed playbook's alerts are suppressed until the snooze ends;
+2. mute (`muted`): inside the campaign's cooldown, or once staff said it is no campaign, an
+   update is quiet: it edits the record in place and pings nobody;
+3. dedup (`alert_key` when storing, `start_job` when sending): a re-detected alert adds no
+   row, and the job tells the responder when an earlier attempt may have got through;
+4. retry (`RetrySchedule.wait`): a failure is tried again later, or given up on;
+5. notify log (`Ledger`): the outcome goes to the outbox, the `Tally` and the log.
 """
 
 from __future__ import annotations
@@ -22,15 +32,29 @@ log = logging.getLogger("groundswell.responders")
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff between attempts: first, doubling, capped; `max_attempts` in all."""
+class RetrySchedule:
+    """When to try a failed delivery again: after `first` seconds, doubling, capped at `cap`;
+    `max_attempts` in all. (Sources reconnect on their own jittered `watcher.sources.retry`.)
+
+    >>> [RetrySchedule(first=1, cap=5).delay(n) for n in (1, 2, 3, 4)]
+    [1.0, 2.0, 4.0, 5.0]
+    """
 
     first: float = 1.0
     cap: float = 300.0
     max_attempts: int = 12
 
     def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1 for the first)."""
         return float(min(self.cap, self.first * 2 ** max(attempt - 1, 0)))
+
+    def wait(self, attempts: int, failure: Delivery) -> float | None:
+        """The retry stage: seconds until the next attempt after `attempts` failed ones, or
+        None to give up (retrying cannot help, or the attempts are used up). A far end that
+        asks for a longer wait (HTTP 429 Retry-After) gets it."""
+        if failure.permanent or attempts >= self.max_attempts:
+            return None
+        return max(self.delay(attempts), failure.retry_after)
 
 
 @dataclass(slots=True)
@@ -47,11 +71,95 @@ class Tally:
         key = (responder, outcome)
         self.by_responder[key] = self.by_responder.get(key, 0) + 1
 
+    def count(self, responder: str, outcome: str) -> None:
+        """One finished row: sent, suppressed, or (anything else) failed."""
+        if outcome == "sent":
+            self.sent += 1
+        elif outcome == "suppressed":
+            self.suppressed += 1
+        else:
+            self.failed += 1
+        self.note(responder, outcome)
+
 
 def alert_key(responder: str, alert: Alert) -> str:
     """The outbox key: the same alert re-detected after a restart gets the same key."""
     s = alert.surge
     return f"{responder}|{s.campaign_id}|{s.kind}|{s.state}|{rfc3339(s.fired_at)}"
+
+
+def silenced(outbox: Outbox, playbook: str, now: float) -> bool:
+    """The silence stage: True while someone's snooze of the playbook has not expired."""
+    return outbox.snoozed_until(playbook, now) is not None
+
+
+def muted(outbox: Outbox, row: Row, params: RespondParams | None) -> bool:
+    """The mute stage: True when the row should update the record without pinging anyone.
+
+    A campaign's first alert always pings. After that, an update is quiet once someone
+    marked the campaign "Not a campaign", or when it comes within the playbook's cooldown of
+    the last message that pinged people here; the campaign's end always pings.
+    """
+    s = row.alert.surge
+    if s.kind == "new":
+        return False
+    if any(f.action == "not_campaign" for f in outbox.feedback(s.campaign_id)):
+        return True  # someone said it is noise: keep the record current, ping nobody
+    if s.state == "over":
+        return False
+    last = outbox.last_noise(row.responder, s.campaign_id)
+    cooldown = (params.cooldown_minutes if params else 0.0) * 60.0
+    return last is not None and s.fired_at.timestamp() - last < cooldown
+
+
+def start_job(outbox: Outbox, row: Row, *, quiet: bool) -> Job:
+    """The dedup stage on the way out: count the attempt before making it, so that after a
+    crash the row is known to be in doubt, and hand the responder the row's key and attempt
+    number (above 1, it checks whether an earlier attempt reached the far end)."""
+    outbox.begin_attempt(row.id)
+    return Job(row.key, row.alert, attempt=row.attempts + 1, quiet=quiet)
+
+
+async def attempt(responder: OutboxResponder, job: Job) -> Delivery:
+    """Hand the job to its responder; a responder that raises counts as a failed attempt."""
+    try:
+        return await responder.deliver(job)
+    except Exception as exc:  # a responder bug must not stop the others
+        log.exception("responder %s raised on %s", responder.name, job.key)
+        return Delivery(responder.name, "failed", repr(exc))
+
+
+class Ledger:
+    """The notify-log stage: each row's outcome goes to the outbox, the tally and the log."""
+
+    def __init__(self, outbox: Outbox, tally: Tally) -> None:
+        self.outbox = outbox
+        self.tally = tally
+
+    def finish(
+        self, row: Row, responder: str, outcome: str, *, noisy: bool = False, error: str = ""
+    ) -> None:
+        """The row is done: sent, or suppressed by a stage."""
+        self.outbox.finish(row.id, outcome, noisy=noisy, error=error)
+        self.tally.count(responder, outcome)
+
+    def orphan(self, row: Row) -> None:
+        """The row's responder is no longer configured (the playbook changed since)."""
+        self.outbox.finish(row.id, "failed", error=f"no responder {row.responder!r} now")
+        self.tally.failed += 1
+
+    def give_up(self, row: Row, responder: str, attempts: int, failure: Delivery) -> None:
+        log.error("giving up on %s after %d attempts: %s", row.key, attempts, failure.reason)
+        # 'gave_up' rows are tried again on the next start; 'failed' ones cannot succeed
+        status = "failed" if failure.permanent else "gave_up"
+        self.outbox.finish(row.id, status, error=failure.reason)
+        self.tally.count(responder, "failed")
+
+    def retry(self, row: Row, responder: str, wait: float, at: float, reason: str) -> None:
+        log.warning("%s failed (%s); retrying in %.1fs", responder, reason, wait)
+        self.outbox.retry_at(row.id, at, reason)
+        self.tally.retried += 1
+        self.tally.note(responder, "retried")
 
 
 class Dispatcher:
@@ -67,15 +175,16 @@ class Dispatcher:
         *,
         now: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
-        backoff: Backoff | None = None,
+        retry: RetrySchedule | None = None,
     ) -> None:
         self.outbox = outbox
         self.routes = {name: tuple(rs) for name, rs in routes.items()}
         self.params = dict(params)
         self.now = now
         self.sleep = sleep
-        self.backoff = backoff or Backoff()
+        self.retry = retry or RetrySchedule()
         self.tally = Tally()
+        self.ledger = Ledger(outbox, self.tally)
         self._responders = {r.name: r for rs in self.routes.values() for r in rs}
         self._lock = asyncio.Lock()  # one drain at a time, or a row could go out twice
 
@@ -125,65 +234,28 @@ class Dispatcher:
                 blocked.add(lane)
 
     async def _deliver(self, row: Row) -> bool:
-        """Try one row; True when it is finished (sent, suppressed or given up)."""
+        """Take one row through the stages; True when it is finished (sent, suppressed or
+        given up), False when it waits for a retry."""
         responder = self._responders.get(row.responder)
-        surge = row.alert.surge
         if responder is None:
-            self.outbox.finish(row.id, "failed", error=f"no responder {row.responder!r} now")
-            self.tally.failed += 1
+            self.ledger.orphan(row)
             return True
-        if self.outbox.snoozed_until(surge.playbook, self.now()) is not None:
-            self.outbox.finish(row.id, "suppressed", error="playbook snoozed")
-            self._count(responder.name, "suppressed")
+        playbook = row.alert.surge.playbook
+        if silenced(self.outbox, playbook, self.now()):
+            self.ledger.finish(row, responder.name, "suppressed", error="playbook snoozed")
             return True
-        quiet = self._quiet(row)
-        self.outbox.begin_attempt(row.id)
-        job = Job(row.key, row.alert, attempt=row.attempts + 1, quiet=quiet)
-        try:
-            delivery = await responder.deliver(job)
-        except Exception as exc:  # a responder bug must not stop the others
-            log.exception("responder %s raised on %s", responder.name, row.key)
-            delivery = Delivery(responder.name, "failed", repr(exc))
+        quiet = muted(self.outbox, row, self.params.get(playbook))
+        job = start_job(self.outbox, row, quiet=quiet)
+        delivery = await attempt(responder, job)
         if delivery.outcome != "failed":
-            self.outbox.finish(row.id, delivery.outcome, noisy=not quiet)
-            self._count(responder.name, delivery.outcome)
+            self.ledger.finish(row, responder.name, delivery.outcome, noisy=not quiet)
             return True
-        attempts = row.attempts + 1
-        if delivery.permanent or attempts >= self.backoff.max_attempts:
-            log.error("giving up on %s after %d attempts: %s", row.key, attempts, delivery.reason)
-            # 'gave_up' rows are tried again on the next start; 'failed' ones cannot succeed
-            status = "failed" if delivery.permanent else "gave_up"
-            self.outbox.finish(row.id, status, error=delivery.reason)
-            self._count(responder.name, "failed")
+        wait = self.retry.wait(job.attempt, delivery)
+        if wait is None:
+            self.ledger.give_up(row, responder.name, job.attempt, delivery)
             return True
-        wait = max(self.backoff.delay(attempts), delivery.retry_after)
-        log.warning("%s failed (%s); retrying in %.1fs", responder.name, delivery.reason, wait)
-        self.outbox.retry_at(row.id, self.now() + wait, delivery.reason)
-        self.tally.retried += 1
-        self.tally.note(responder.name, "retried")
+        self.ledger.retry(row, responder.name, wait, self.now() + wait, delivery.reason)
         return False
-
-    def _quiet(self, row: Row) -> bool:
-        s = row.alert.surge
-        if s.kind == "new":
-            return False
-        if any(f.action == "not_campaign" for f in self.outbox.feedback(s.campaign_id)):
-            return True  # someone said it is noise: keep the record current, ping nobody
-        if s.state == "over":
-            return False
-        last = self.outbox.last_noise(row.responder, s.campaign_id)
-        params = self.params.get(s.playbook)
-        cooldown = (params.cooldown_minutes if params else 0.0) * 60.0
-        return last is not None and s.fired_at.timestamp() - last < cooldown
-
-    def _count(self, responder: str, outcome: str) -> None:
-        if outcome == "sent":
-            self.tally.sent += 1
-        elif outcome == "suppressed":
-            self.tally.suppressed += 1
-        else:
-            self.tally.failed += 1
-        self.tally.note(responder, outcome)
 
     async def aclose(self) -> None:
         for responder in self._responders.values():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from responders.alert import Alert
 from responders.codec import decode, encode
-from responders.slack.blocks import Feedback, FeedbackAction
+from responders.delivery.feedback import Feedback, feedback_action
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -200,7 +200,7 @@ class Outbox:
             "SELECT action, user_id, user_name FROM feedback WHERE campaign_id = ? ORDER BY id",
             (campaign_id,),
         ).fetchall()
-        return [Feedback(_action(a), u, n) for a, u, n in rows]
+        return [Feedback(feedback_action(a), u, n) for a, u, n in rows]
 
     def feedback_counts(self) -> dict[tuple[str, str], int]:
         """(playbook, action) → clicks, for the metrics endpoint."""
@@ -239,13 +239,3 @@ class Outbox:
             "SELECT until FROM snoozes WHERE playbook = ? AND until > ?", (playbook, now)
         ).fetchone()
         return None if row is None else float(row[0])
-
-
-def _action(value: str) -> FeedbackAction:
-    if value == "ack":
-        return "ack"
-    if value == "snooze":
-        return "snooze"
-    if value == "not_campaign":
-        return "not_campaign"
-    raise ValueError(f"feedback action {value!r} is not one of ack, snooze, not_campaign")

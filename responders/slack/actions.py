@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from responders.delivery.feedback import Feedback, FeedbackAction
 from responders.delivery.outbox import Outbox
 from responders.params import RespondParams
-from responders.slack.blocks import ACTION_IDS, Feedback, FeedbackAction
+from responders.slack.blocks import ACTION_IDS
 from responders.slack.client import SlackResponder
 
 

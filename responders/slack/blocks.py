@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from responders.alert import Alert, BriefItem, Surge, rfc3339
+from responders.delivery.feedback import Feedback, FeedbackAction
 from responders.slack.text import clip, escape, link, mention, plain, safe_url
 
 Block = dict[str, Any]
-FeedbackAction = Literal["ack", "snooze", "not_campaign"]
 
 #: Slack's documented limits (docs.slack.dev Block Kit reference).
 MAX_BLOCKS = 50
@@ -40,15 +40,6 @@ _VERB: dict[FeedbackAction, str] = {
     "snooze": "Playbook snoozed by",
     "not_campaign": "Marked not a campaign by",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """A button click, as recorded: who did what to which campaign."""
-
-    action: FeedbackAction
-    user_id: str
-    user_name: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ import pytest
 
 from tests.conftest import PLAYBOOKS
 from watcher.cli import main
-from watcher.simulation import scenarios, simulate
+from watcher.simulation import corpus, suite
 
 GOLDEN = Path(__file__).parent / "golden"
-SCENARIOS = sorted([*simulate.SCENARIOS, *scenarios.SUITE])
+SCENARIOS = sorted([*corpus.SCENARIOS, *suite.SUITE])
 UPDATE = os.environ.get("GROUNDSWELL_UPDATE_GOLDEN") == "1"
 
 

@@ -25,7 +25,7 @@ import yaml
 
 from tests.conftest import PLAYBOOKS
 from tests.ops.conftest import DASHBOARD, PROMETHEUS_DIR, free_port, run
-from watcher.simulation import simulate
+from watcher.simulation import generate
 
 #: Event time replayed per wall second: 90 h of posts in about 8 s, the surge after about 6 s.
 SPEED = 40_000
@@ -97,7 +97,7 @@ def prometheus_config(tmp: Path, target: str) -> Path:
 @contextlib.asynccontextmanager
 async def stack(tmp: Path, prometheus_bin: str) -> AsyncIterator[Stack]:
     posts = tmp / "trafigura.ndjson"
-    simulate.write("trafigura", posts)
+    generate.write("trafigura", posts)
     gs_port, prom_port = free_port(), free_port()
     config = prometheus_config(tmp, f"127.0.0.1:{gs_port}")
     prometheus = (

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief.brief import build_brief
-from responders.delivery.dispatch import Backoff
+from responders.delivery.dispatch import RetrySchedule
 from responders.params import Offer, Resource, RespondParams, SlackParams, Voice
 from tests.responders.fake_slack import TOKEN, FakeSlack
 from watcher.playbooks.model import Playbook, WatchParams
@@ -108,7 +108,7 @@ def delivery_for(
     playbooks: tuple[Playbook, ...] = (PLAYBOOK,),
     *,
     http_timeout: float = 5.0,
-    backoff: Backoff | None = None,
+    backoff: RetrySchedule | None = None,
 ) -> DeliveryStack:
     config = DeliveryConfig(outbox=outbox, slack_token=TOKEN, slack_api_url=url)
     return build_delivery(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from responders.delivery.dispatch import Backoff
+from responders.delivery.dispatch import RetrySchedule
 from responders.slack.blocks import check_limits
 from tests.responders.conftest import Clock, alert, delivery_for, with_respond
 from tests.responders.fake_slack import FakeSlack
@@ -205,7 +205,7 @@ async def test_alerts_given_up_in_an_outage_are_sent_on_the_next_start(
 ) -> None:
     fake, url = fake_slack
     fake.trouble("chat.postMessage", *[("500",)] * 8)  # two attempts of four calls each
-    first = delivery_for(url, tmp_path / "outbox.db", clock, backoff=Backoff(max_attempts=2))
+    first = delivery_for(url, tmp_path / "outbox.db", clock, backoff=RetrySchedule(max_attempts=2))
     await first.dispatcher.send(alert())
     assert first.outbox.counts() == {"gave_up": 1}
     await first.aclose()

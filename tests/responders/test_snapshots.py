@@ -17,7 +17,8 @@ import pytest
 
 from responders.alert import Alert, SamplePost, VoiceCandidate
 from responders.brief.brief import build_brief
-from responders.slack.blocks import Feedback, check_limits, top_message, update_message
+from responders.delivery.feedback import Feedback
+from responders.slack.blocks import check_limits, top_message, update_message
 from tests.conftest import PLAYBOOKS
 from tests.responders.conftest import HOSTILE, surge
 from watcher.playbooks.model import Playbook, load_playbooks

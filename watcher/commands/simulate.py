@@ -8,21 +8,21 @@ from pathlib import Path
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from watcher.simulation import scenarios, simulate  # keeps CLI start-up light
+    from watcher.simulation import corpus, generate, suite  # keeps CLI start-up light
 
     if args.list:
-        for name, spec in simulate.SCENARIOS.items():
+        for name, spec in corpus.SCENARIOS.items():
             print(f"{name:<30} {spec.description}")
-        for name, case in scenarios.SUITE.items():
+        for name, case in suite.SUITE.items():
             print(f"{name:<30} suite: {case.kind}, {case.playbook or 'no playbook'}")
         return 0
     if args.out is None:
         print("simulate: --out FILE is required (or --list)", file=sys.stderr)
         return 2
-    if args.scenario in scenarios.SUITE:
-        count = scenarios.write_suite(args.scenario, args.out, seed=args.seed)
+    if args.scenario in suite.SUITE:
+        count = suite.write_suite(args.scenario, args.out, seed=args.seed)
     else:
-        count = simulate.write(args.scenario, args.out, seed=args.seed)
+        count = generate.write(args.scenario, args.out, seed=args.seed)
     print(f"simulate: wrote {count:,} posts ({args.scenario}) to {args.out}", file=sys.stderr)
     return 0
 

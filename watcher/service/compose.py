@@ -41,7 +41,7 @@ DEMO_SPEED = 3600.0
 
 def demo_source(workdir: Path) -> Source:
     """The bundled simulated feed: a Trafigura-style surge after two quiet days."""
-    from watcher.simulation import simulate  # only the demo needs it
+    from watcher.simulation import generate as simulate  # only the demo needs it
 
     path = workdir / f"demo-{DEMO_SCENARIO}.ndjson"
     simulate.write(DEMO_SCENARIO, path)

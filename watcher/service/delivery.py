@@ -31,10 +31,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from responders.base import OutboxResponder, Plain
 from responders.channels.console import ConsoleResponder
 from responders.channels.ndjson import NdjsonResponder
-from responders.channels.webhook import SlackWebhookResponder, WebhookResponder
-from responders.delivery.dispatch import Backoff, Dispatcher
+from responders.channels.webhook import WebhookResponder
+from responders.delivery.dispatch import Dispatcher, RetrySchedule
 from responders.delivery.outbox import Outbox
 from responders.slack.client import SlackResponder
+from responders.slack.webhook import SlackWebhookResponder
 from watcher.playbooks.model import Playbook
 from watcher.settings import DEFAULT_SLACK_API, Environment
 
@@ -266,7 +267,7 @@ def build_delivery(
     *,
     sleep: Sleep = asyncio.sleep,
     now: Callable[[], float] = time.time,
-    backoff: Backoff | None = None,
+    backoff: RetrySchedule | None = None,
     http_timeout: float = 10.0,
     retry_first: float = 0.5,
 ) -> DeliveryStack:
@@ -301,6 +302,6 @@ def build_delivery(
         {pb.name: pb.respond for pb in playbooks},
         now=now,
         sleep=sleep,
-        backoff=backoff or Backoff(first=max(retry_first, 0.001) * 2),
+        retry=backoff or RetrySchedule(first=max(retry_first, 0.001) * 2),
     )
     return DeliveryStack(dispatcher, outbox, parts.slack, session, parts.files)

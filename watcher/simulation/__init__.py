@@ -1,1 +1,2 @@
-"""Simulated post streams, the detection scenario suite, backtest and its plot."""
+"""Simulated post streams and their uses: what the people say (`corpus`), the streams made
+of it (`generate`), the detection scenario suite (`suite`), backtest and its plot."""

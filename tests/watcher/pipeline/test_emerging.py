@@ -12,7 +12,7 @@ from watcher.pipeline.engine import Engine
 from watcher.pipeline.tokens import OwnTerms, pick_emerging, tokens_of
 from watcher.playbooks.model import load_playbooks
 from watcher.post import post_from_json
-from watcher.simulation import simulate
+from watcher.simulation.generate import generate
 
 
 def test_the_trafigura_story_first_alert_names_the_new_tags_not_the_playbook_terms() -> None:
@@ -20,7 +20,7 @@ def test_the_trafigura_story_first_alert_names_the_new_tags_not_the_playbook_ter
     engine = Engine(playbooks)
     # everything up to the first wave's peak: the `new` alert comes about 21:15
     lines = []
-    for post in simulate.generate("trafigura"):
+    for post in generate("trafigura"):
         if post["created_at"] >= "2009-10-12T22:00":
             break
         lines.append(orjson.dumps(post))

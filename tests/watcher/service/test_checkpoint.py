@@ -11,14 +11,14 @@ from tests.conftest import PLAYBOOKS
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook, load_playbooks
 from watcher.service import checkpoint
-from watcher.simulation import simulate
+from watcher.simulation.generate import generate
 
 SPLIT = "2009-10-12T22:30"  # after the trafigura `new` alert (about 21:15), mid-campaign
 
 
 @pytest.fixture(scope="module")
 def trafigura() -> list[bytes]:
-    return [orjson.dumps(p) for p in simulate.generate("trafigura")]
+    return [orjson.dumps(p) for p in generate("trafigura")]
 
 
 def before(lines: list[bytes]) -> Iterator[bytes]:

@@ -14,9 +14,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from detectors.campaign import FALSE_ALARM_STEP
+from responders.delivery.feedback import Feedback
 from responders.delivery.outbox import Outbox
 from responders.slack.actions import apply_click, parse_click
-from responders.slack.blocks import Feedback
 from tests.conftest import T0, PostFactory
 from tests.responders.test_buttons import SECRET, click_body, signed
 from tests.watcher.pipeline.test_engine import background, crowd, lines

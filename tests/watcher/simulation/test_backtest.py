@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import PLAYBOOKS
 from watcher.cli import main
 from watcher.playbooks.model import load_playbooks
-from watcher.simulation import simulate
 from watcher.simulation.backtest import run_backtest
+from watcher.simulation.corpus import SCENARIOS
+from watcher.simulation.generate import generate
 
 #: Each example playbook and the simulated scenario that is its own sample campaign.
 OWN_SCENARIO = {
@@ -26,7 +27,7 @@ OWN_SCENARIO = {
 @functools.cache
 def scenario_lines(name: str) -> tuple[bytes, ...]:
     """Posts NDJSON lines of a simulated scenario, generated once per test session."""
-    return tuple(orjson.dumps(post) for post in simulate.generate(name))
+    return tuple(orjson.dumps(post) for post in generate(name))
 
 
 @pytest.mark.parametrize(("playbook", "scenario"), sorted(OWN_SCENARIO.items()))
@@ -47,7 +48,7 @@ def test_every_example_playbook_has_its_own_scenario() -> None:
     names = {p.name for p in load_playbooks([PLAYBOOKS])}
     assert names == set(OWN_SCENARIO)
     for scenario in OWN_SCENARIO.values():
-        campaign = simulate.SCENARIOS[scenario].campaign
+        campaign = SCENARIOS[scenario].campaign
         assert campaign is not None
         assert OWN_SCENARIO[campaign.playbook] == scenario
 

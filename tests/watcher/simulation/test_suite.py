@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from watcher.cli import main
-from watcher.simulation.scenarios import SUITE, generate_suite
+from watcher.simulation.suite import SUITE, generate_suite
 
 
 def test_suite_covers_every_decoy_kind_and_several_surges() -> None:

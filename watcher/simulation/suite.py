@@ -1,7 +1,7 @@
 """The detection scenario suite: leaderless surges of every size, speed and hour, and decoys.
 
-Each suite entry is a named stream built on `watcher.simulation.simulate`'s everyday traffic (three
-days, so baselines are warm, or a week of nothing special) plus one injected event:
+Each suite entry is a named stream built on `watcher.simulation.generate`'s everyday traffic
+(three days, so baselines are warm, or a week of nothing special) plus one injected event:
 
 * `surge-*`: a leaderless crowd in one playbook's issue area, shaped like the Trafigura
   surge but of a given size (peak posts a minute), speed (rise time) and hour of onset.
@@ -28,8 +28,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from watcher.simulation import simulate
-from watcher.simulation.simulate import SCENARIOS, TOPICS, Wave, _arrivals, _Crowd, _Sim
+from watcher.simulation.corpus import SCENARIOS, TOPICS, Wave
+from watcher.simulation.generate import (
+    ON_TOPIC_PER_DAY,
+    POPULATION,
+    Crowd,
+    Stream,
+    arrivals,
+    author_handle,
+    write_posts,
+)
 
 Kind = Literal["surge", "decoy", "normal"]
 #: Suite streams start on a Monday, so day 2 is a Wednesday and weekends are in `week-quiet`.
@@ -82,7 +90,7 @@ SUITE: dict[str, SuiteCase] = {
 }
 
 
-def _crowd(sim: _Sim, case: SuiteCase) -> None:
+def _crowd(sim: Stream, case: SuiteCase) -> None:
     """A leaderless surge: the playbook's campaign crowd with this case's size and speed."""
     template = SCENARIOS[_CAMPAIGN_OF[case.playbook]].campaign
     assert template is not None
@@ -91,20 +99,20 @@ def _crowd(sim: _Sim, case: SuiteCase) -> None:
     campaign = dataclasses.replace(
         template, onset_hours=case.onset_hours, waves=(wave,), late_hours=case.hours
     )
-    _Crowd(sim, campaign, case.name).run()
+    Crowd(sim, campaign, case.name).run()
 
 
-def _flood(sim: _Sim, case: SuiteCase) -> None:
+def _flood(sim: Stream, case: SuiteCase) -> None:
     """One or a few accounts posting the issue's lines, fast, for `rise_minutes`."""
     rng = sim.rng(case.name)
     topic = TOPICS[case.playbook]
     start, end = case.onset_hours * 3600, case.onset_hours * 3600 + case.rise_minutes * 60
     bots = [f"loud{n}@mastodon.example" for n in range(case.accounts)]
-    for t in _arrivals(rng, lambda _: case.per_minute / 60, case.per_minute / 60, start, end):
+    for t in arrivals(rng, lambda _: case.per_minute / 60, case.per_minute / 60, start, end):
         sim.add(t, rng.choice(bots), rng.choice(topic.lines), label=case.name)
 
 
-def _own_campaign(sim: _Sim, case: SuiteCase) -> None:
+def _own_campaign(sim: Stream, case: SuiteCase) -> None:
     """The organisation's push: own posts, crowds resharing them and each other, own links."""
     rng = sim.rng(case.name)
     topic = TOPICS[case.playbook]
@@ -117,9 +125,9 @@ def _own_campaign(sim: _Sim, case: SuiteCase) -> None:
         shared.append((start + k * 600, own))
     end = start + case.rise_minutes * 60
     for n, t in enumerate(
-        _arrivals(rng, lambda _: case.per_minute / 60, case.per_minute / 60, start + 60, end)
+        arrivals(rng, lambda _: case.per_minute / 60, case.per_minute / 60, start + 60, end)
     ):
-        author = simulate._author(20_000 + n)
+        author = author_handle(20_000 + n)
         roll = rng.random()
         if roll < 0.5:  # reshare an own post, or a reshare of one
             text = "Our day of action on mass evictions starts now, join us #endsection21"
@@ -130,35 +138,35 @@ def _own_campaign(sim: _Sim, case: SuiteCase) -> None:
             sim.add(t, author, text, label=case.name)
 
 
-def _slow_growth(sim: _Sim, case: SuiteCase) -> None:
+def _slow_growth(sim: Stream, case: SuiteCase) -> None:
     """Extra everyday-style talk whose rate grows ×1.6 a day: a topic warming up, not a surge."""
     rng = sim.rng(case.name)
     topic = TOPICS[case.playbook]
-    ranks = list(range(simulate.POPULATION))
+    ranks = list(range(POPULATION))
     rng.shuffle(ranks)
-    rate, bound = sim.everyday_rate(simulate.ON_TOPIC_PER_DAY)
+    rate, bound = sim.everyday_rate(ON_TOPIC_PER_DAY)
     growth = math.log(1.6) / 86400
     top = bound * math.exp(growth * sim.end)
-    for t in _arrivals(rng, lambda t: rate(t) * (math.exp(growth * t) - 1), top, 0, sim.end):
+    for t in arrivals(rng, lambda t: rate(t) * (math.exp(growth * t) - 1), top, 0, sim.end):
         sim.add(t, sim.person(rng, ranks), rng.choice(topic.lines), label=case.name)
 
 
-def _excluded(sim: _Sim, case: SuiteCase) -> None:
+def _excluded(sim: Stream, case: SuiteCase) -> None:
     """A real crowd, but every post carries the playbook's `exclude` term."""
     rng = sim.rng(case.name)
     start, end = case.onset_hours * 3600, case.onset_hours * 3600 + case.rise_minutes * 60
-    for n, t in enumerate(_arrivals(rng, lambda _: case.per_minute / 60, 1, start, end)):
+    for n, t in enumerate(arrivals(rng, lambda _: case.per_minute / 60, 1, start, end)):
         text = "Trying the Toxic Waste sour candy challenge, my face #tiktok"
-        sim.add(t, simulate._author(30_000 + n), text, label=case.name)
+        sim.add(t, author_handle(30_000 + n), text, label=case.name)
 
 
-def _unrelated(sim: _Sim, case: SuiteCase) -> None:
+def _unrelated(sim: Stream, case: SuiteCase) -> None:
     """A crowd surge about something no playbook watches."""
     rng = sim.rng(case.name)
     start, end = case.onset_hours * 3600, case.onset_hours * 3600 + case.rise_minutes * 60
-    for n, t in enumerate(_arrivals(rng, lambda _: case.per_minute / 60, 1, start, end)):
+    for n, t in enumerate(arrivals(rng, lambda _: case.per_minute / 60, 1, start, end)):
         text = f"The cup final went to penalties and I can't breathe #football {n % 7}"
-        sim.add(t, simulate._author(40_000 + n), text, label=case.name)
+        sim.add(t, author_handle(40_000 + n), text, label=case.name)
 
 
 _INJECT = {
@@ -181,7 +189,7 @@ def generate_suite(name: str, *, seed: int = 0) -> Iterator[dict[str, Any]]:
     case = SUITE.get(name)
     if case is None:
         raise ValueError(f"unknown suite scenario {name!r}: choose from {', '.join(SUITE)}")
-    sim = _Sim(seed, SUITE_START, case.hours)
+    sim = Stream(seed, SUITE_START, case.hours)
     sim.everyday()
     for topic_name, topic in TOPICS.items():
         sim.on_topic(topic_name, topic)
@@ -194,4 +202,4 @@ def generate_suite(name: str, *, seed: int = 0) -> Iterator[dict[str, Any]]:
 
 def write_suite(name: str, out: Path, *, seed: int = 0) -> int:
     """Write the suite stream as posts NDJSON to `out`; return how many posts were written."""
-    return simulate.write_posts(generate_suite(name, seed=seed), out)
+    return write_posts(generate_suite(name, seed=seed), out)
