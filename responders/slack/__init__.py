@@ -1,4 +1,4 @@
-"""Slack: the Web API responder and its threads, incoming webhooks, Block Kit messages, safe
+"""Slack: the Web API responder, its threads and in-call retries, incoming webhooks, Block Kit messages, safe
 text, and button actions.
 """
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from responders.slack.actions import Click, ClickError, apply_click, parse_click
 from responders.slack.blocks import Message, check_limits, top_message, update_message
 from responders.slack.client import SlackResponder
+from responders.slack.retry import SlackRetryHandler
 from responders.slack.webhook import SlackWebhookResponder
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ClickError",
     "Message",
     "SlackResponder",
+    "SlackRetryHandler",
     "SlackWebhookResponder",
     "apply_click",
     "check_limits",
