@@ -1,11 +1,16 @@
-"""Campaign detection and lifecycle for one playbook, fed one bucket at a time."""
+"""Campaign detection and lifecycle for one playbook, fed one bucket at a time.
+
+Also the detector's vocabulary: `BucketStats` in, `Decision` out, and the lifecycle `State`s
+(declared once here; the watcher's metrics and alerts take their names and order from
+`STATES`).
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from river import stats
@@ -15,7 +20,9 @@ from detectors.seasonal import SeasonalSigniTrend
 from detectors.signitrend import fading_factor
 from detectors.terms import Floats, TermSignificance
 
+#: A playbook's campaign lifecycle, in the order it runs (`STATES`, and so metric codes).
 State = Literal["quiet", "emerging", "escalating", "peaked", "subsiding", "over"]
+STATES: tuple[State, ...] = get_args(State)
 Transition = Literal["new", "update"]
 
 #: Buckets in a row below `CALM_SIGNIFICANCE` that end a campaign.
@@ -86,7 +93,11 @@ class BucketStats:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The detector's verdict on one bucket."""
+    """The detector's verdict on one bucket.
+
+    `acceleration` is the short decayed rate over the long one: how fast the surge grows
+    (an alert shows it as its `growth`).
+    """
 
     start: float
     score: float
@@ -98,8 +109,7 @@ class Decision:
     baseline: float
     rate: float
     peak_rate: float
-    growth: float
-    acceleration: float = 0.0
+    acceleration: float
     term_scores: tuple[float, ...] = ()
 
 
@@ -381,7 +391,6 @@ class CampaignDetector:
             baseline=self.volume.expected(start),
             rate=rate,
             peak_rate=self.peak_rate,
-            growth=acceleration,
             acceleration=acceleration,
             term_scores=() if view is None else tuple(view[0].tolist()),
         )
