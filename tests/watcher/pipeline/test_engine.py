@@ -1,3 +1,6 @@
+"""The engine end to end on small streams: a crowd alerts, own voice and decoys do not, and the
+batched hot path (decoding, time parsing) agrees with the line-by-line validator."""
+
 from __future__ import annotations
 
 from datetime import datetime

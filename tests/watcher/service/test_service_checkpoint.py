@@ -1,3 +1,5 @@
+"""A service restarted from its checkpoint carries on: same campaign, warm baseline, no re-alert."""
+
 from __future__ import annotations
 
 import asyncio
