@@ -7,8 +7,8 @@ A higher score always means burstier. Time is passed in, never read. `Detector`
 
 from __future__ import annotations
 
-from detectors.base import Detector
-from detectors.campaign import STATES, BucketStats, CampaignDetector, Decision, State
+from detectors.base import BucketStats, Detector
+from detectors.campaign import STATES, CampaignDetector, Decision, State
 from detectors.params import SENSITIVITY, DetectParams, Thresholds
 from detectors.signitrend import SigniTrend
 

@@ -1,8 +1,10 @@
-"""The detector contract: what the watcher's engine calls on a playbook's detector.
+"""The detector contract: what a detector is fed (`BucketStats`) and what the engine calls.
 
 Like river's `anomaly/base.py`, one small type states the family's API, but as a `Protocol`
 rather than a base class: a detector satisfies it by shape (mypy checks that where the engine
 holds one typed as `Detector`), so a new algorithm needs no inheritance and no registration.
+What `update` returns, `Decision`, is declared in `detectors.campaign` beside the lifecycle
+`State`s it carries.
 
 The contract, which `tests/detectors/test_contract.py` checks over every implementation:
 
@@ -17,9 +19,47 @@ The contract, which `tests/detectors/test_contract.py` checks over every impleme
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from detectors.campaign import BucketStats, Decision
+if TYPE_CHECKING:  # `Decision` holds the lifecycle `State`, declared with the detector
+    from detectors.campaign import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class TermStats:
+    """What one closed bucket held for one of the playbook's terms."""
+
+    posts: int
+    authors: int
+    top_share: float = 0.0
+    effective_authors: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BucketStats:
+    """What one closed event-time bucket held for one playbook.
+
+    `authors` is None for a bare count series (no author data), which skips the crowd gates.
+    `hour_authors` is how many distinct people posted in the last hour up to this bucket
+    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd, and
+    `hour_top_share` the busiest one's share of that hour's posts. `effective_authors`
+    and `hour_effective_authors` are exp(H), H the Shannon entropy of who posted: the posts'
+    count when each has its own author, k when k accounts post equally (0.0 when unknown).
+    `terms` holds the same per term, by the term's index in the playbook, for the terms
+    that had posts (absent ones had none; empty for a bare series).
+    """
+
+    start: float
+    posts: int
+    authors: int | None = None
+    top_author_share: float = 0.0
+    hour_authors: int = 0
+    hour_top_share: float = 0.0
+    effective_authors: float = 0.0
+    hour_effective_authors: float = 0.0
+    terms: Mapping[int, TermStats] = field(default_factory=dict)
 
 
 @runtime_checkable

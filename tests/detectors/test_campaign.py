@@ -6,7 +6,8 @@ import pickle
 import random
 from typing import get_args
 
-from detectors.campaign import CALM_BUCKETS, STATES, BucketStats, CampaignDetector, Decision, State
+from detectors.base import BucketStats
+from detectors.campaign import CALM_BUCKETS, STATES, CampaignDetector, Decision, State
 from detectors.params import DetectParams
 
 STEP = 300.0

@@ -7,15 +7,18 @@ fresh detector, parametrized over detector × check with ids `"{detector}:{check
 from __future__ import annotations
 
 import copy
+import importlib
 import math
 import pickle
+import pkgutil
 import random
 from collections.abc import Callable
 
 import pytest
 
-from detectors.base import Detector
-from detectors.campaign import BucketStats, CampaignDetector, Decision, TermStats
+import detectors
+from detectors.base import BucketStats, Detector, TermStats
+from detectors.campaign import CampaignDetector, Decision
 from detectors.params import DetectParams
 
 STEP = 300.0
@@ -156,3 +159,16 @@ CHECKS = [
 )
 def test_detector_contract(name: str, check: Callable[[Detector], None]) -> None:
     check(DETECTORS[name]())
+
+
+def test_every_detector_is_checked() -> None:
+    """A class in `detectors` with the contract's methods is a detector: it must be listed."""
+    methods = ("update", "strictness", "mark_false_alarm", "scores_terms")
+    found = {
+        cls
+        for module in pkgutil.iter_modules(detectors.__path__)
+        for cls in vars(importlib.import_module(f"detectors.{module.name}")).values()
+        if isinstance(cls, type) and cls is not Detector and all(hasattr(cls, m) for m in methods)
+    }
+    assert found
+    assert found <= {type(make()) for make in DETECTORS.values()}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from river.sketch import NUnique
 
-from detectors.campaign import BucketStats, TermStats
+from detectors.base import BucketStats, TermStats
 from watcher.pipeline.crowd import (
     MAX_EXACT_AUTHORS,
     AuthorWindow,
