@@ -31,7 +31,8 @@ from typing import Any
 import orjson
 
 from bench import nab
-from detectors.campaign import BucketStats, CampaignDetector, TermStats
+from detectors.base import BucketStats, TermStats
+from detectors.campaign import CampaignDetector
 from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
 from responders.alert import Alert
 from watcher.pipeline.engine import Engine

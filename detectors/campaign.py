@@ -1,20 +1,28 @@
-"""Campaign detection and lifecycle for one playbook, fed one bucket at a time."""
+"""Campaign detection and lifecycle for one playbook, fed one bucket at a time.
+
+Also what it says: `Decision`, its verdict on each bucket, and the lifecycle `State`s
+(declared once here; the watcher's metrics and alerts take their names and order from
+`STATES`). What it is fed, `BucketStats`, is the contract's (`detectors.base`); the crowd
+gates it applies are in `detectors.gates`.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
 from river import stats
 
+from detectors.base import BucketStats
+from detectors.gates import is_crowd, term_fires
 from detectors.params import DetectParams, Thresholds
 from detectors.seasonal import SeasonalSigniTrend
 from detectors.signitrend import fading_factor
 from detectors.terms import Floats, TermSignificance
 
+#: A playbook's campaign lifecycle, in the order it runs (`STATES`, and so metric codes).
 State = Literal["quiet", "emerging", "escalating", "peaked", "subsiding", "over"]
 STATES: tuple[State, ...] = get_args(State)
 Transition = Literal["new", "update"]
@@ -31,13 +39,8 @@ RARITY_QUANTILE = 0.999
 #: Short and long half-lives (in buckets) of the decayed rates behind `acceleration`.
 SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
 SHORT_ALPHA, LONG_ALPHA = fading_factor(SHORT_HALF_LIFE), fading_factor(LONG_HALF_LIFE)
-#: An hour's distinct authors count as a bucket's crowd when divided by this.
-HOUR_CROWD = 3
 #: Buckets without a new high before a campaign can count as peaked.
 PEAK_AGE = 3
-#: One term alone must reach this × the significance a playbook's total needs: the best of
-#: many terms scores higher than any one by chance (see `python -m bench.detection`).
-TERM_MARGIN = 1.5
 #: A "Not a campaign" click adds this to the playbook's strictness (the factor on the volume
 #: significance a surge must reach): a nudge, as one person's verdict on one alert is noisy,
 #: but four false alarms in a few days reach the cap. The excess over 1 halves every week of
@@ -51,43 +54,12 @@ MAX_STRICTNESS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class TermStats:
-    """What one closed bucket held for one of the playbook's terms."""
-
-    posts: int
-    authors: int
-    top_share: float = 0.0
-    effective_authors: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class BucketStats:
-    """What one closed event-time bucket held for one playbook.
-
-    `authors` is None for a bare count series (no author data), which skips the crowd gates.
-    `hour_authors` is how many distinct people posted in the last hour up to this bucket
-    (0 when unknown), so a slow crowd of a few people a bucket still counts as a crowd, and
-    `hour_top_share` the busiest one's share of that hour's posts. `effective_authors`
-    and `hour_effective_authors` are exp(H), H the Shannon entropy of who posted: the posts'
-    count when each has its own author, k when k accounts post equally (0.0 when unknown).
-    `terms` holds the same per term, by the term's index in the playbook, for the terms
-    that had posts (absent ones had none; empty for a bare series).
-    """
-
-    start: float
-    posts: int
-    authors: int | None = None
-    top_author_share: float = 0.0
-    hour_authors: int = 0
-    hour_top_share: float = 0.0
-    effective_authors: float = 0.0
-    hour_effective_authors: float = 0.0
-    terms: Mapping[int, TermStats] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
-    """The detector's verdict on one bucket."""
+    """The detector's verdict on one bucket.
+
+    `acceleration` is the short decayed rate over the long one: how fast the surge grows
+    (an alert shows it as its `growth`).
+    """
 
     start: float
     score: float
@@ -99,8 +71,7 @@ class Decision:
     baseline: float
     rate: float
     peak_rate: float
-    growth: float
-    acceleration: float = 0.0
+    acceleration: float
     term_scores: tuple[float, ...] = ()
 
 
@@ -264,32 +235,6 @@ class CampaignDetector:
         acceleration: Floats = np.divide(short, long, out=np.zeros_like(short), where=long > 0)
         return scores, acceleration, stacked
 
-    def _term_firing(
-        self, bucket: BucketStats, scores: Floats, acceleration: Floats, needed: float
-    ) -> bool:
-        """Whether one term alone surges enough, carried by a crowd of its own.
-
-        The playbook's whole crowd must not repeat itself either: a ring spread over a few
-        terms looks like a crowd within each term's bucket, but not over the hour.
-        """
-        t = self.thresholds
-        if self._repeats(bucket) > t.max_posts_per_voice:
-            return False
-        for j in np.flatnonzero(scores >= needed * TERM_MARGIN):
-            term = bucket.terms.get(int(j))
-            if term is None:
-                continue
-            voices = term.effective_authors
-            repeats = term.posts / voices if voices > 0 else 0.0
-            if (
-                term.authors >= t.min_authors
-                and term.top_share <= t.max_top_share
-                and repeats <= t.max_posts_per_voice
-                and acceleration[j] >= t.min_acceleration
-            ):
-                return True
-        return False
-
     def _learn_terms(
         self, start: float, view: tuple[Floats, Floats, Floats], *, campaign: bool
     ) -> None:
@@ -303,34 +248,6 @@ class CampaignDetector:
     def _rare(self, score: float) -> bool:
         usual = self._scores.get()
         return usual is None or score >= self.thresholds.rarity * float(usual)
-
-    def _crowd(self, bucket: BucketStats, author_score: float, acceleration: float) -> bool:
-        if bucket.authors is None:
-            return True
-        t = self.thresholds
-        by_bucket = bucket.authors >= t.min_authors and author_score >= t.crowd_significance / 2
-        by_hour = bucket.hour_authors // HOUR_CROWD >= t.min_authors  # a slow, steady crowd
-        # a small bucket's top share is noise (2 of 5 posts); judge it over the hour instead
-        small = bucket.posts < 2 * t.min_authors and bucket.hour_top_share > 0
-        share = bucket.hour_top_share if small else bucket.top_author_share
-        return (
-            (by_bucket or by_hour)
-            and share <= t.max_top_share
-            and self._repeats(bucket) <= t.max_posts_per_voice
-            and acceleration >= t.min_acceleration
-        )
-
-    def _repeats(self, bucket: BucketStats) -> float:
-        """Posts per effective author, in the bucket or over the hour, whichever is higher.
-
-        A crowd keeps arriving, so over an hour most people still post once or twice; a ring
-        of accounts repeats itself, so its hour climbs to many posts per voice.
-        """
-        spans = (
-            (bucket.posts, bucket.effective_authors),
-            (sum(self._past), bucket.hour_effective_authors),
-        )
-        return max((posts / voices for posts, voices in spans if voices > 0), default=0.0)
 
     def update(self, bucket: BucketStats) -> Decision:
         """Score one closed bucket, advance the lifecycle, and learn it."""
@@ -353,13 +270,15 @@ class CampaignDetector:
         term_firing = (
             view is not None
             and self.volume.warm
-            and self._term_firing(bucket, view[0], view[1], needed)
+            and term_fires(bucket, t, self._past, view[0], view[1], needed)
         )
 
         if self.state in ("quiet", "over"):
             self.state = "quiet"
             by_total = (
-                firing and self._rare(score) and self._crowd(bucket, author_score, acceleration)
+                firing
+                and self._rare(score)
+                and is_crowd(bucket, t, self._past, author_score, acceleration)
             )
             if start >= self._cooldown_until and (by_total or term_firing):
                 transition = self._open(bucket, rate)
@@ -382,7 +301,6 @@ class CampaignDetector:
             baseline=self.volume.expected(start),
             rate=rate,
             peak_rate=self.peak_rate,
-            growth=acceleration,
             acceleration=acceleration,
             term_scores=() if view is None else tuple(view[0].tolist()),
         )

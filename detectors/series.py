@@ -7,7 +7,8 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from detectors.campaign import BucketStats, CampaignDetector
+from detectors.base import BucketStats
+from detectors.campaign import CampaignDetector
 from detectors.params import DetectParams
 
 

@@ -48,6 +48,8 @@ class Surge:
     playbook: str
     campaign_id: str
     kind: Kind
+    #: The lifecycle state: the watcher fills it from `detectors.campaign.State` (a plain str
+    #: here, as responders do not import detectors).
     state: str
     fired_at: datetime
     onset: datetime
@@ -58,6 +60,7 @@ class Surge:
     rate: float
     baseline: float
     score: float
+    #: How fast the surge grows: the detector's `Decision.acceleration`.
     growth: float
     bucket_minutes: int
     emerging_terms: tuple[str, ...] = ()

@@ -3,6 +3,8 @@
 One JSON object per line. Required: `id`, `author`, `text` (strings) and `created_at`
 (RFC 3339, or epoch seconds). Optional: `source`, `url`, `lang`, `reshare_of`, `reply_to`,
 `author_followers` (int), `hashtags` (list of strings). Unknown fields are ignored.
+
+`handle_key` is how an author is compared with a playbook's `own_accounts`.
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ class Post:
         if self.hashtags:
             out["hashtags"] = list(self.hashtags)
         return out
+
+
+def handle_key(author: str) -> str:
+    """An account handle as it is compared: case folded, without a leading `@`.
+
+    >>> handle_key("@NGO@Example.org")
+    'ngo@example.org'
+    """
+    return author.lower().lstrip("@")
 
 
 def parse_timestamp(value: object) -> float:

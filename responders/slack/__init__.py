@@ -1,5 +1,5 @@
-"""Slack: the Web API responder, its threads and in-call retries, incoming webhooks, Block Kit messages, safe
-text, and button actions.
+"""Slack: the Web API responder, its threads and in-call retries, incoming webhooks, Block
+Kit messages, safe text, and button actions.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
+"""CampaignDetector's lifecycle: quiet traffic, a crowd's surge from onset to over, re-ignition."""
+
 from __future__ import annotations
 
 import pickle
 import random
+from typing import get_args
 
-from detectors.campaign import CALM_BUCKETS, BucketStats, CampaignDetector, Decision
+from detectors.base import BucketStats
+from detectors.campaign import CALM_BUCKETS, STATES, CampaignDetector, Decision, State
 from detectors.params import DetectParams
 
 STEP = 300.0
@@ -105,3 +109,8 @@ def test_pickle_round_trip_mid_campaign() -> None:
     b = surge(copy, [90, 90, 40], 102)
     assert a == b
     assert copy.campaigns == 1
+
+
+def test_the_lifecycle_states_are_declared_once_in_order() -> None:
+    assert STATES == ("quiet", "emerging", "escalating", "peaked", "subsiding", "over")
+    assert get_args(State) == STATES

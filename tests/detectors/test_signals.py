@@ -6,7 +6,8 @@ import math
 import pickle
 import random
 
-from detectors.campaign import BucketStats, CampaignDetector, Decision
+from detectors.base import BucketStats
+from detectors.campaign import CampaignDetector, Decision
 from detectors.params import DetectParams
 from detectors.seasonal import SeasonalSigniTrend, slot_of
 from detectors.series import score_series
@@ -195,7 +196,7 @@ def test_a_ring_of_accounts_under_the_share_gate_does_not_page_but_a_crowd_does(
 
 def test_one_term_surging_in_a_busy_playbook_pages_by_its_own_baseline() -> None:
     """A busy term hides a quiet term's crowd in the total; the term's own baseline does not."""
-    from detectors.campaign import TermStats
+    from detectors.base import TermStats
 
     def run(surge_authors: int) -> list[Decision]:
         det = CampaignDetector(terms=2)

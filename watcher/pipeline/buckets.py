@@ -1,7 +1,8 @@
-"""Per-playbook aggregates of matched posts in event-time buckets.
+"""Per-playbook aggregates of matched posts in event-time buckets, and campaign tallies.
 
-Only matched posts reach this module, so it can afford exact counts. Memory is bounded by
-keeping a fixed number of recent buckets and capping what a campaign remembers.
+Only matched posts reach this module, so it can afford exact counts. `Counts` holds what a
+`Bucket` and a `CampaignTally` both count; `History` the last few closed buckets. Memory is
+bounded by keeping a fixed number of recent buckets and capping what a campaign remembers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from river.sketch import NUnique
 
-from detectors.campaign import BucketStats, TermStats
+from detectors.base import BucketStats, TermStats
 from watcher.pipeline.crowd import (
     MAX_EXACT_AUTHORS,
     AuthorWindow,
@@ -69,20 +70,39 @@ def note_voices(tally: CampaignTally, tokens: set[str], author: str) -> None:
             seen.add(wording)
 
 
+@dataclass(slots=True, kw_only=True)
+class Counts:
+    """What a bucket and a campaign's tally both count of a playbook's matched posts.
+
+    Keyword-only, so each subclass's own first field (`start`, `onset`) stays positional.
+    """
+
+    posts: int = 0
+    authors: Counter[str] = field(default_factory=Counter)
+    more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
+    terms: Counter[int] = field(default_factory=Counter)  # by the term's index in the playbook
+    reshares: Counter[str] = field(default_factory=Counter)  # original's id → reshares
+    examples: dict[str, Post] = field(default_factory=dict)  # the first originals, by id
+    sources: dict[str, float] = field(default_factory=dict)  # source → first post's time
+    engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
+    followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
+
+    @property
+    def distinct_authors(self) -> int:
+        return distinct(self.authors, self.more_authors)
+
+    @property
+    def top_author_share(self) -> float:
+        """The busiest author's share of the posts."""
+        top = max(self.authors.values(), default=0)
+        return top / self.posts if self.posts else 0.0
+
+
 @dataclass(slots=True)
-class Bucket:
+class Bucket(Counts):
     """Everything counted for one playbook in one bucket."""
 
     start: float
-    posts: int = 0
-    authors: Counter[str] = field(default_factory=Counter)
-    terms: Counter[int] = field(default_factory=Counter)
-    reshares: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, Post] = field(default_factory=dict)
-    sources: dict[str, float] = field(default_factory=dict)
-    engagers: dict[str, set[str]] = field(default_factory=dict)  # post id → who picked it up
-    followers: dict[str, int] = field(default_factory=dict)  # author → most followers seen
-    more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
     term_authors: dict[int, Counter[str]] = field(default_factory=dict)  # capped like authors
 
     def add(self, post: Post, terms: Iterable[int], timestamp: float) -> None:
@@ -130,10 +150,6 @@ class Bucket:
             count_tokens(counts, tokens_of(post.text, post.hashtags))
         return counts
 
-    @property
-    def distinct_authors(self) -> int:
-        return distinct(self.authors, self.more_authors)
-
     def stats(self, per_term: bool = False) -> BucketStats:
         """The bucket's counts, and (if `per_term`) each of the playbook's terms' own."""
         posts, share, voices = _crowd_of(self.authors, self.posts)
@@ -162,23 +178,17 @@ def _crowd_of(authors: Counter[str], posts: int) -> tuple[int, float, float]:
 
 
 @dataclass(slots=True)
-class CampaignTally:
-    """What a campaign has gathered since its onset, summed over buckets."""
+class CampaignTally(Counts):
+    """What a campaign has gathered since its onset, summed over buckets.
+
+    Unlike a bucket's, its tokens are counted as buckets are absorbed, with who used them.
+    """
 
     onset: float
-    posts: int = 0
-    authors: Counter[str] = field(default_factory=Counter)
-    terms: Counter[int] = field(default_factory=Counter)
-    reshares: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, Post] = field(default_factory=dict)
-    sources: dict[str, float] = field(default_factory=dict)
-    engagers: dict[str, set[str]] = field(default_factory=dict)
     originals: int = 0
     tokens: Counter[str] = field(default_factory=Counter)
     token_authors: dict[str, set[str]] = field(default_factory=dict)
     token_texts: dict[str, set[int]] = field(default_factory=dict)
-    followers: dict[str, int] = field(default_factory=dict)
-    more_authors: NUnique | None = None  # authors past MAX_EXACT_AUTHORS, sketched
 
     def absorb(self, bucket: Bucket) -> None:
         self.posts += bucket.posts
@@ -223,15 +233,6 @@ class CampaignTally:
             token: len(people) if token[0] == "#" else min(len(people), len(texts[token]))
             for token, people in self.token_authors.items()
         }
-
-    @property
-    def distinct_authors(self) -> int:
-        return distinct(self.authors, self.more_authors)
-
-    @property
-    def top_author_share(self) -> float:
-        top = max(self.authors.values(), default=0)
-        return top / self.posts if self.posts else 0.0
 
 
 class History:

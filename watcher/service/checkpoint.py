@@ -22,7 +22,9 @@ from pathlib import Path
 from watcher.errors import GroundswellError
 from watcher.pipeline.engine import Engine, PlaybookRuntime
 
-FORMAT = 3  # 2: crowd statistics, per-term state, token novelty; 3: tokens derived
+#: 2: crowd statistics, per-term state, token novelty; 3: tokens derived; 4: a runtime's
+#: open buckets in its `windows`, `Decision.growth` gone (one `acceleration`)
+FORMAT = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime (
     playbook TEXT PRIMARY KEY,

@@ -1,9 +1,12 @@
+"""A service restarted from its checkpoint carries on: same campaign, warm baseline, no re-alert."""
+
 from __future__ import annotations
 
 import asyncio
 import io
 from pathlib import Path
 
+from detectors.campaign import CampaignDetector
 from responders.channels.console import ConsoleResponder
 from tests.conftest import T0, PostFactory
 from tests.watcher.pipeline.test_engine import background, crowd, lines
@@ -56,5 +59,6 @@ async def test_state_is_saved_on_shutdown_and_a_restart_does_not_realert(
     assert "NEW CAMPAIGN" not in out.getvalue()
     assert second.engine.stats.matched["waste"] == 150  # counted, not dropped as late
     detector = second.engine.runtimes[0].detector
+    assert isinstance(detector, CampaignDetector)  # the engine holds it as a `Detector`
     assert detector.campaigns == 1  # restored mid-campaign, not a cold start
     assert detector.volume.warm

@@ -1,4 +1,5 @@
-"""The engine hands the brief voice candidates: who was picked up, and who spoke before."""
+"""Alert assembly (`watcher.pipeline.surge`): the brief gets voice candidates, who was picked
+up and who spoke before, and the surge's texts."""
 
 from __future__ import annotations
 
