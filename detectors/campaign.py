@@ -4,6 +4,10 @@ Also what it says: `Decision`, its verdict on each bucket, and the lifecycle `St
 (declared once here; the watcher's metrics and alerts take their names and order from
 `STATES`). What it is fed, `BucketStats`, is the contract's (`detectors.base`); the crowd
 gates it applies are in `detectors.gates`.
+
+Long because the lifecycle (open, escalate, peak, subside, close) and the per-term path to
+opening a campaign read the same detector state and constants on every bucket; apart, each
+would need the other's internals passed in.
 """
 
 from __future__ import annotations

@@ -1,1 +1,15 @@
-"""HTTP endpoints: health, readiness, metrics, ingest, and Slack interactivity."""
+"""HTTP endpoints, and the only place that builds routes or an application.
+
+`app` (the application: `/metrics`, `/healthz`, `/readyz`), `ingest` (`POST /ingest`),
+`slack` (Slack's signed interactivity endpoint) and `socket_mode` (the same clicks over
+Slack's Socket Mode WebSocket, for installs with no public URL).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "app",
+    "ingest",
+    "slack",
+    "socket_mode",
+]

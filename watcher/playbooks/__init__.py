@@ -1,1 +1,16 @@
-"""The playbook model: loading YAML with marks, plain-words errors, lint and hot reload."""
+"""The playbook model: what staff write in YAML, and how it is loaded, explained and reloaded.
+
+`model` (the closed pydantic models and loading), `yamlmarks` (safe YAML that remembers
+where each key came from), `explain` (validation errors in plain words), `lint` (mistakes a
+schema cannot see) and `reload` (hot reload that keeps the last good set running).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "explain",
+    "lint",
+    "model",
+    "reload",
+    "yamlmarks",
+]

@@ -1,1 +1,20 @@
-"""The running service: named async stages, composition from settings, checkpoints, metrics."""
+"""The running service: named async stages, built from settings, with durable state.
+
+`service` (the stages and their ordered shutdown), `compose` (building it from settings, and
+the demo), `delivery` (channels and the outbox dispatcher from settings), `checkpoint`
+(detector state in SQLite), `feedback` ("Not a campaign" clicks back to the detectors),
+`record` (`--record`), `metrics` and `collector` (Prometheus metrics read live at scrape).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "checkpoint",
+    "collector",
+    "compose",
+    "delivery",
+    "feedback",
+    "metrics",
+    "record",
+    "service",
+]

@@ -1,2 +1,16 @@
-"""Simulated post streams and their uses: what the people say (`corpus`), the streams made
-of it (`generate`), the detection scenario suite (`suite`), backtest and its plot."""
+"""Simulated post streams, the detection scenario suite, backtest and its plot.
+
+`corpus` (topics, texts and the story scenarios), `generate` (seeded streams of everyday
+talk and campaigns), `suite` (surges of every size, speed and hour, and decoys), `backtest`
+(one playbook over past posts, every bucket kept) and `plot` (the backtest picture).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "backtest",
+    "corpus",
+    "generate",
+    "plot",
+    "suite",
+]

@@ -1,1 +1,26 @@
-"""Feed sources: each yields normalised posts behind one small protocol."""
+"""Feed sources: each yields normalised posts behind one small protocol.
+
+`base` (the `Source` protocol, `Batch`, `SourceHealth`), `retry` (the one reconnect loop),
+`supervisor` (restarts and the firehose buffer), `specs` (source kinds by name), `cursors`
+(resume positions in SQLite), `common`, and one module per feed: `mastodon`, `jetstream`
+(Bluesky), `rss`, `reddit`, `ingest` (pushed over HTTP), `follow` (a growing file) and
+`replay` (a recorded file).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "base",
+    "common",
+    "cursors",
+    "follow",
+    "ingest",
+    "jetstream",
+    "mastodon",
+    "reddit",
+    "replay",
+    "retry",
+    "rss",
+    "specs",
+    "supervisor",
+]
