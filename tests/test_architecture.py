@@ -97,3 +97,30 @@ def annotated(routes: Sequence[web.RouteDef]) -> web.Application: ...
         "web.RouteDef",
         "web.post",
     ]
+
+
+#: Where long-lived tasks may be started: the running service owns its stages. `watcher/http`
+#: may start request-scoped work that the handler itself awaits (a shielded Slack redraw).
+TASK_OWNERS = (REPO / "watcher" / "service", REPO / "watcher" / "http")
+
+
+def starts_tasks(source: str) -> list[int]:
+    """Lines of `source` that start an asyncio task."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"create_task", "ensure_future", "TaskGroup"}
+    ]
+
+
+def test_only_the_service_owns_tasks() -> None:
+    offenders = {
+        str(path.relative_to(REPO)): starts_tasks(path.read_text(encoding="utf-8"))
+        for package in ("watcher", "responders", "detectors")
+        for path in (REPO / package).rglob("*.py")
+        if not any(owner in path.parents for owner in TASK_OWNERS)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert starts_tasks("t = asyncio.create_task(f())\nasync with asyncio.TaskGroup() as g: ...")

@@ -35,8 +35,8 @@ from watcher.errors import GroundswellError
 from watcher.playbooks.explain import Loc, dotted, explain
 from watcher.playbooks.reload import DEBOUNCE_MS
 from watcher.playbooks.yamlmarks import YamlError, load_marked
+from watcher.service.supervisor import FIREHOSE_BUFFER
 from watcher.sources.cursors import DEFAULT_STATE
-from watcher.sources.supervisor import FIREHOSE_BUFFER
 
 __all__ = [
     "DEFAULT_OUTBOX",

@@ -3,7 +3,8 @@
 `service` (the stages and their ordered shutdown), `compose` (building it from settings, and
 the demo), `delivery` (channels and the outbox dispatcher from settings), `checkpoint`
 (detector state in SQLite), `feedback` ("Not a campaign" clicks back to the detectors),
-`record` (`--record`), `metrics` and `collector` (Prometheus metrics read live at scrape).
+`record` (`--record`), `supervisor` (each source's task: restarts, the firehose buffer),
+`metrics` and `collector` (Prometheus metrics read live at scrape).
 """
 
 from __future__ import annotations
@@ -17,4 +18,5 @@ __all__ = [
     "metrics",
     "record",
     "service",
+    "supervisor",
 ]

@@ -39,9 +39,9 @@ from watcher.service import checkpoint
 from watcher.service.feedback import POLL_SECONDS, apply_false_alarms
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
+from watcher.service.supervisor import supervise
 from watcher.settings import Settings
 from watcher.sources.base import Batch, Source
-from watcher.sources.supervisor import supervise
 
 log = logging.getLogger("groundswell")
 

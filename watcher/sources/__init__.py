@@ -1,7 +1,7 @@
 """Feed sources: each yields normalised posts behind one small protocol.
 
 `base` (the `Source` protocol, `Batch`, `SourceHealth`), `retry` (the one reconnect loop),
-`supervisor` (restarts and the firehose buffer), `specs` (source kinds by name), `cursors`
+`specs` (source kinds by name, built from settings), `cursors`
 (resume positions in SQLite), `common`, and one module per feed: `mastodon`, `jetstream`
 (Bluesky), `rss`, `reddit`, `ingest` (pushed over HTTP), `follow` (a growing file) and
 `replay` (a recorded file).
@@ -22,5 +22,4 @@ __all__ = [
     "retry",
     "rss",
     "specs",
-    "supervisor",
 ]

@@ -22,12 +22,12 @@ from watcher.playbooks.model import Playbook
 from watcher.post import Post, parse_post_line
 from watcher.service.record import Recorder
 from watcher.service.service import Service, Wiring
+from watcher.service.supervisor import SourceBuffer, supervise
 from watcher.settings import HttpSettings, Settings
 from watcher.sources.base import Source, SourceHealth
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import IngestSource
 from watcher.sources.jetstream import JetstreamSource
-from watcher.sources.supervisor import SourceBuffer, supervise
 
 pytestmark = pytest.mark.timeout(30)
 
