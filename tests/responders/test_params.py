@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from responders.params import RespondParams, SlackParams
-from watcher.playbooks.model import PlaybookError, parse_playbook
+from watcher.playbooks.findings import PlaybookError
+from watcher.playbooks.model import parse_playbook
 
 BASE = "name: p\nwatch: {terms: [x]}\nrespond:\n"
 
@@ -21,7 +22,7 @@ def test_a_channel_without_its_section_is_a_clear_error() -> None:
     with pytest.raises(PlaybookError) as caught:
         parse_playbook(BASE + "  channels: [console, slack]\n", "p.yaml")
     assert [str(p) for p in caught.value.problems] == [
-        "p.yaml:4:3: `respond`: channels lists 'slack' but there is no `slack:` section; "
+        "p.yaml:4:3: error: `respond`: channels lists 'slack' but there is no `slack:` section; "
         "add one or remove 'slack'"
     ]
 

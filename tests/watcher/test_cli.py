@@ -84,8 +84,11 @@ def test_check_reports_each_problem_and_exits_1(
     (tmp_path / "worse.yml").write_text("name: x\nwatch: [\n")
     assert main(["check", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{tmp_path / 'bad.yaml'}:9:1: unknown key `respnd` — did you mean `respond`?"
-    assert out[1].startswith(f"{tmp_path / 'worse.yml'}:3:1: YAML syntax:")
+    assert (
+        out[0]
+        == f"{tmp_path / 'bad.yaml'}:9:1: error: unknown key `respnd` — did you mean `respond`?"
+    )
+    assert out[1].startswith(f"{tmp_path / 'worse.yml'}:3:1: error: YAML syntax:")
     assert "Traceback" not in "\n".join(out)
 
 

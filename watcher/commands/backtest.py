@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from watcher.commands.common import playbooks_or_exit
+from watcher.commands.common import InputError, check_output, open_input, playbooks_or_exit
 
 
 def _when(seconds: float) -> str:
@@ -28,13 +27,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         run_backtest,  # the engine and plotting load only when used
     )
 
-    [playbook] = playbooks_or_exit([args.playbook])
-    try:
-        handle = args.posts.open("rb")
-    except OSError as exc:
-        print(f"backtest: cannot read --posts {args.posts}: {exc.strerror}", file=sys.stderr)
-        return 1
-    with handle:
+    if args.playbook.is_dir():
+        raise InputError(
+            f"{args.playbook}: is a folder; backtest takes one playbook file, such as "
+            f"{args.playbook / 'toxic-waste.yaml'}"
+        )
+    if args.plot is not None and not args.no_plot:
+        check_output(args.plot)  # before the replay, which can take a while
+    [playbook] = playbooks_or_exit([args.playbook], strict=args.strict).playbooks
+    plot = None if args.no_plot else args.plot or Path(f"{playbook.name}-backtest.png")
+    with open_input(args.posts) as handle:
         result = run_backtest(playbook, handle, label=args.label)
     print(
         f"backtest: {playbook.name} over {args.posts.name}: {result.received:,} posts, "
@@ -42,6 +44,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     if result.onset is not None:
         print(f"onset: {_when(result.onset)} (first post labelled {result.label!r})")
+    elif args.label:
+        print(
+            f"onset: no post is labelled {args.label!r}, so no alert is timed against an "
+            "onset and none can be called missed"
+        )
     if not result.alerts:
         print("alerts it would have fired: none")
     else:
@@ -57,12 +64,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         a.surge.kind == "new" and (result.delay(a) or 0) >= 0 for a in result.alerts
     ):
         print("missed: no new alert at or after the onset")
-    if not args.no_plot:
+    if plot is not None:
         from watcher.simulation.plot import plot_backtest
 
-        out = args.plot or Path(f"{playbook.name}-backtest.png")
-        plot_backtest(result, out, title=f"{playbook.name} over {args.posts.name}")
-        print(f"plot: wrote {out}")
+        plot_backtest(result, plot, title=f"{playbook.name} over {args.posts.name}")
+        print(f"plot: wrote {plot}")
     return 0
 
 
@@ -79,4 +85,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--plot", type=Path, help="PNG to write (PLAYBOOK-NAME-backtest.png in this folder)"
     )
     backtest.add_argument("--no-plot", action="store_true", help="print the alerts only")
+    backtest.add_argument(
+        "--strict", action="store_true", help="refuse a playbook that has a warning too"
+    )
     backtest.set_defaults(func=cmd_backtest)

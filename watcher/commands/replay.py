@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from responders.channels.ndjson import dump_alert
-from watcher.commands.common import DEFAULT_PLAYBOOKS, open_input, playbooks_or_exit
+from watcher.commands.common import (
+    DEFAULT_PLAYBOOKS,
+    check_output,
+    open_input,
+    playbooks_or_exit,
+)
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 
@@ -33,9 +38,14 @@ def _chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    playbooks = playbooks_or_exit(args.playbooks)
+    playbooks = playbooks_or_exit(args.playbooks, strict=args.strict).playbooks
     engine = Engine(playbooks)
     progress = sys.stderr.isatty() and not args.quiet
+    open_input(args.posts).close()  # a missing posts file is said before anything is written
+    if args.alerts_out:
+        check_output(args.alerts_out)
+    if args.outbox:
+        check_output(args.outbox)
     out: BinaryIO = args.alerts_out.open("wb") if args.alerts_out else sys.stdout.buffer
     started = time.perf_counter()
     alerts = 0
@@ -124,7 +134,13 @@ def _emit(
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay = sub.add_parser("replay", help="run the pipeline over a recorded posts file")
     replay.add_argument("posts", type=Path, metavar="POSTS.ndjson")
-    replay.add_argument("--playbooks", type=Path, nargs="+", default=[DEFAULT_PLAYBOOKS])
+    replay.add_argument(
+        "--playbooks",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_PLAYBOOKS],
+        help=f"playbook files or folders ({DEFAULT_PLAYBOOKS})",
+    )
     replay.add_argument("--alerts-out", type=Path, help="write alerts NDJSON here (stdout)")
     replay.add_argument(
         "--deliver",
@@ -145,6 +161,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="first wait before retrying a failed delivery, doubling each time (0.5); "
         "a 429's Retry-After is always honoured",
+    )
+    replay.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to start when a playbook has a warning or an error (by default a "
+        "playbook with an error is skipped and the others run)",
     )
     replay.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     replay.set_defaults(func=cmd_replay)

@@ -54,8 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    playbooks = playbooks_or_exit(settings.playbooks)
-    return asyncio.run(run_service(playbooks, settings))
+    checked = playbooks_or_exit(settings.playbooks, strict=args.strict)
+    return asyncio.run(run_service(checked.playbooks, settings, skipped=checked.skipped))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,5 +88,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         help="SQLite file for the delivery outbox, Slack threads and button feedback "
         f"({DEFAULT_OUTBOX}; the demo keeps a throwaway one)",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to start when a playbook has a warning or an error (by default a "
+        "playbook with an error is skipped, named on /readyz, and the others run)",
     )
     run.set_defaults(func=cmd_run)

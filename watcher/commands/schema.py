@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from watcher.commands.common import DEFAULT_PLAYBOOKS
+from watcher.commands.common import DEFAULT_PLAYBOOKS, check_output
 from watcher.playbooks.model import Playbook
 
 SCHEMA_PATH = DEFAULT_PLAYBOOKS / "schema.json"
@@ -23,7 +23,7 @@ def playbook_schema() -> bytes:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    args.out.write_bytes(playbook_schema())
+    check_output(args.out).write_bytes(playbook_schema())
     print(f"schema: wrote {args.out}", file=sys.stderr)
     return 0
 

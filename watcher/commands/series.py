@@ -6,15 +6,29 @@ import argparse
 import contextlib
 import csv
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from detectors.series import score_series
+from watcher.commands.common import InputError, check_output
+
+
+@contextlib.contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); is it a CSV?") from None
 
 
 def _read_series(path: Path) -> list[tuple[str, float, float]]:
     rows = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle, _decoding(path):
         for n, row in enumerate(csv.DictReader(handle), start=2):
             try:
                 moment = datetime.fromisoformat(row["timestamp"])
@@ -22,11 +36,13 @@ def _read_series(path: Path) -> list[tuple[str, float, float]]:
                     moment = moment.replace(tzinfo=UTC)
                 rows.append((row["timestamp"], moment.timestamp(), float(row["value"])))
             except (KeyError, TypeError, ValueError) as exc:
-                raise SystemExit(f"{path}:{n}: expected timestamp,value: {exc}") from None
+                raise InputError(f"{path}:{n}: expected timestamp,value: {exc}") from None
     return rows
 
 
 def cmd_score_series(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output(args.out)
     rows = _read_series(args.series)
     scores = score_series([(ts, value) for _, ts, value in rows])
     with contextlib.ExitStack() as stack:

@@ -27,16 +27,18 @@ def create_app(
     *,
     before_scrape: Callable[[], None] | None = None,
     routes: Sequence[web.RouteDef] = (),
+    skipped: Callable[[], Sequence[str]] = tuple,
 ) -> web.Application:
     """The application serving `registry`, the health of `sources` and the extra `routes`.
 
-    `playbooks()` says how many playbooks run now (readiness needs one); `before_scrape()`
-    runs before each `/metrics` answer, e.g. to read the outbox's figures from SQLite.
+    `playbooks()` says how many playbooks run now (readiness needs one); `skipped()` names
+    the playbook files left out for their errors; `before_scrape()` runs before each
+    `/metrics` answer, e.g. to read the outbox's figures from SQLite.
     """
     app = web.Application()
     app.router.add_get("/metrics", metrics_endpoint(registry, before_scrape))
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks))
+    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks, skipped))
     app.router.add_routes([ingest_route(s) for s in sources if isinstance(s, IngestSource)])
     app.router.add_routes(routes)
     return app
@@ -61,15 +63,25 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def readyz_endpoint(sources: Sequence[Source], playbooks: Callable[[], int]) -> Handler:
-    """`GET /readyz`: 200 while some playbook runs and some source is connected, else 503."""
+def readyz_endpoint(
+    sources: Sequence[Source],
+    playbooks: Callable[[], int],
+    skipped: Callable[[], Sequence[str]] = tuple,
+) -> Handler:
+    """`GET /readyz`: 200 while some playbook runs and some source is connected, else 503.
+
+    `status` is `degraded` while playbooks skipped for their errors (`skipped_playbooks`)
+    are not watched: still 200, since the others alert and a restart would not fix a file.
+    """
 
     async def handle(_: web.Request) -> web.Response:
         # A replay counts as connected while it reads; a finished one does not.
         connected = {s.name: s.health.connected for s in sources}
-        running = playbooks()
+        running, left_out = playbooks(), list(skipped())
         ready = bool(running) and any(connected.values())
-        body = {"ready": ready, "playbooks": running, "sources": connected}
+        status = ("degraded" if left_out else "ready") if ready else "not ready"
+        body = {"ready": ready, "status": status, "playbooks": running, "sources": connected}
+        body["skipped_playbooks"] = left_out
         body["source_health"] = {s.name: s.health.as_json() for s in sources}
         return web.json_response(body, status=200 if ready else 503)
 

@@ -2,13 +2,15 @@
 
 `model` (the closed pydantic models and loading), `yamlmarks` (safe YAML that remembers
 where each key came from), `explain` (validation errors in plain words), `lint` (mistakes a
-schema cannot see) and `reload` (hot reload that keeps the last good set running).
+schema cannot see), `findings` (each problem's severity, and the set that can run) and
+`reload` (hot reload that keeps the last good set running).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "explain",
+    "findings",
     "lint",
     "model",
     "reload",

@@ -1,7 +1,12 @@
 """Checks on a playbook that passed its schema, for mistakes a schema cannot see.
 
-Each finding is `(location, message)`; `watcher.playbooks.model` turns the location into the
-line and column of the offending value. The term rules follow the matching contract in
+Each `Finding` is a location, a message and a severity; `watcher.playbooks.model` turns the
+location into the line and column of the offending value. Every check here is a *warning*:
+the playbook still means one definite thing and runs as written, only probably not what was
+meant (a covered or repeated term adds nothing, an idle `all_of` group narrows nothing, an
+exclude that removes every match leaves a playbook that never counts, a broken or plain-http
+link spoils the brief), so it must not stop monitoring. The errors are the schema's own
+refusals, told by `explain`. The term rules follow the matching contract in
 `watcher.pipeline.matcher`: one term *covers* another when every post that mentions the
 second also mentions the first, which `covers` decides exactly.
 """
@@ -11,12 +16,21 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from watcher.pipeline.matcher import covers, covers_normalised, normalise
+from watcher.playbooks.findings import Severity
 
 Loc = tuple[str | int, ...]
-Finding = tuple[Loc, str]
+
+
+class Finding(NamedTuple):
+    """One lint finding: where, what, and how bad (see the module docstring)."""
+
+    loc: Loc
+    message: str
+    severity: Severity = "warning"
+
 
 _SCHEME = re.compile(r"^(https?)://([^/?#]*)", re.IGNORECASE)
 _LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
@@ -39,7 +53,7 @@ def redundant_terms(terms: Sequence[str], where: Loc) -> Iterator[Finding]:
         if key in first:
             other = first[key]
             same = "" if terms[other] == term else " (case and accents are ignored)"
-            yield (
+            yield Finding(
                 loc,
                 f"`{_name(loc)}`: {term!r} repeats `{_name((*where, other))}` "
                 f"{terms[other]!r}{same}; remove one",
@@ -57,7 +71,7 @@ def redundant_terms(terms: Sequence[str], where: Loc) -> Iterator[Finding]:
                 if key.startswith("#") and key[1:] == keys[other]
                 else f"every post that mentions {term!r} also mentions {general!r}"
             )
-            yield (
+            yield Finding(
                 loc,
                 f"`{_name(loc)}`: {term!r} is already covered by `{_name((*where, other))}` "
                 f"{general!r} ({why}), so it adds nothing; remove it",
@@ -80,7 +94,7 @@ def silencing_excludes(
                 if len(silenced) == len(terms)
                 else f"every term of `watch.all_of[{blocked[0]}]` contains it"
             )
-            yield (
+            yield Finding(
                 loc,
                 f"`{_name(loc)}`: {unwanted!r} removes every match ({reason}), so this "
                 f"playbook could never count a post; {advice}",
@@ -88,7 +102,7 @@ def silencing_excludes(
         elif silenced:
             named = ", ".join(f"`watch.terms[{i}]` {terms[i]!r}" for i in silenced)
             verb = "that term" if len(silenced) == 1 else "those terms"
-            yield (
+            yield Finding(
                 loc,
                 f"`{_name(loc)}`: {unwanted!r} removes every post that mentions {named}, "
                 f"so {verb} can never count; {advice}",
@@ -100,7 +114,7 @@ def idle_groups(terms: Sequence[str], all_of: Sequence[Sequence[str]]) -> Iterat
     for index, group in enumerate(all_of):
         if all(any(covers(member, term) for member in group) for term in terms):
             loc = ("watch", "all_of", index)
-            yield (
+            yield Finding(
                 loc,
                 f"`{_name(loc)}` narrows nothing: every post that mentions one of the terms "
                 "already mentions a term of this group; remove the group, or the terms it "
@@ -135,6 +149,22 @@ def url_problem(raw: str) -> str | None:
     return None
 
 
+def _plain_http(raw: str) -> bool:
+    """An `http://` address on the internet; a local test server (localhost, an IP) is fine."""
+    match = _SCHEME.match(raw)
+    if match is None or match.group(1).lower() != "http":
+        return False
+    host = match.group(2).rpartition("@")[2].lower()
+    if host.startswith("["):
+        return False
+    host = host.partition(":")[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host != "localhost"
+    return False
+
+
 def _url_values(data: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
     if isinstance(data, dict):
         for key, value in data.items():
@@ -151,4 +181,12 @@ def bad_urls(data: Any) -> Iterator[Finding]:
     """Every `url:` the playbook holds, checked as written, for mistakes the schema lets by."""
     for loc, raw in _url_values(data, ()):
         if isinstance(raw, str) and (reason := url_problem(raw)) is not None:
-            yield loc, f"`{_name(loc)}`: {raw!r} is not a web address: {reason}; {_EXAMPLE_URL}"
+            yield Finding(
+                loc, f"`{_name(loc)}`: {raw!r} is not a web address: {reason}; {_EXAMPLE_URL}"
+            )
+        elif isinstance(raw, str) and _plain_http(raw):
+            yield Finding(
+                loc,
+                f"`{_name(loc)}`: {raw!r} is plain http: the link travels unencrypted and "
+                "browsers warn about it; write https:// if the site has it",
+            )

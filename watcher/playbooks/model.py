@@ -1,8 +1,9 @@
 """Playbooks: the YAML a campaign team writes, validated into frozen, closed models.
 
 Each section is declared by the package that reads it: `watch` here (the matcher lives in
-`watcher`), `detect` in `detectors`, `respond` in `responders`. Errors come back as
-`path:line:col: message`, one per problem, never as a traceback.
+`watcher`), `detect` in `detectors`, `respond` in `responders`. Problems come back as
+`path:line:col: error: message` or `… warning: …` (`watcher.playbooks.findings` says which
+is which), one per problem, never as a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,9 +25,9 @@ from pydantic import (
 
 from detectors.params import DetectParams
 from responders.params import RespondParams
-from watcher.errors import GroundswellError
 from watcher.pipeline.matcher import Matcher
 from watcher.playbooks.explain import dotted, explain
+from watcher.playbooks.findings import Checked, PlaybookError, Problem
 from watcher.playbooks.lint import (
     Finding,
     bad_urls,
@@ -182,29 +182,6 @@ class Playbook(BaseModel):
         return name
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a playbook file, with where it is."""
-
-    path: str
-    line: int
-    col: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
-
-
-class PlaybookError(GroundswellError):
-    """One or more playbook files are invalid; `problems` lists every one."""
-
-    what = "playbooks"
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = tuple(problems)
-
-
 def _validation_problems(path: str, marked: Marked, exc: ValidationError) -> list[Problem]:
     problems = []
     for loc, is_key, message in explain(exc, Playbook):
@@ -213,32 +190,43 @@ def _validation_problems(path: str, marked: Marked, exc: ValidationError) -> lis
     return problems
 
 
-def parse_playbook(text: str, path: str = "<playbook>") -> Playbook:
-    """Validate one playbook's YAML text; raise `PlaybookError` listing every problem."""
+def check_playbook(text: str, path: str = "<playbook>") -> tuple[Playbook | None, list[Problem]]:
+    """Validate one playbook's YAML text: the playbook (None when it has an error) and every
+    error and warning found, in the order they appear in the file."""
     try:
         marked = load_marked(text)
     except YamlError as exc:
-        raise PlaybookError([Problem(path, exc.mark.line, exc.mark.col, exc.message)]) from None
+        return None, [Problem(path, exc.mark.line, exc.mark.col, exc.message)]
     problems = [
         Problem(path, m.line, m.col, f"duplicate key `{dotted(p)}`")
         for p, m in marked.duplicate_keys
     ]
     if not isinstance(marked.data, dict):
         problems.append(Problem(path, 1, 1, "a playbook is a mapping of keys, starting `name:`"))
-        raise PlaybookError(problems)
+        return None, problems
+    playbook: Playbook | None = None
     try:
         playbook = Playbook.model_validate(marked.data)
     except ValidationError as exc:
         problems.extend(_validation_problems(path, marked, exc))
         reported = {tuple(e["loc"]) for e in exc.errors()}
-        findings = [f for f in _lint_sections(marked.data) if f[0] not in reported]
+        findings = [f for f in _lint_sections(marked.data) if f.loc not in reported]
     else:
         findings = lint(playbook, marked.data)
-    for loc, message in findings:
-        mark = marked.mark_for(loc)
-        problems.append(Problem(path, mark.line, mark.col, message))
-    if problems:
-        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.col)))
+    for finding in findings:
+        mark = marked.mark_for(finding.loc)
+        problems.append(Problem(path, mark.line, mark.col, finding.message, finding.severity))
+    if any(p.severity == "error" for p in problems):
+        playbook = None
+    return playbook, sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def parse_playbook(text: str, path: str = "<playbook>", *, strict: bool = False) -> Playbook:
+    """Validate one playbook's YAML text; raise `PlaybookError` listing every problem when it
+    has an error (with `strict`, also when it has only warnings)."""
+    playbook, problems = check_playbook(text, path)
+    if playbook is None or (strict and problems):
+        raise PlaybookError(problems)
     return playbook
 
 
@@ -283,10 +271,12 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
-    """Load and validate every playbook; raise one `PlaybookError` listing all problems."""
+def check_playbooks(paths: Iterable[Path]) -> Checked:
+    """Check every playbook file: the ones without an error, every finding, the files left
+    out. A name already used by an earlier file is an error of the later one."""
     playbooks: list[Playbook] = []
     problems: list[Problem] = []
+    skipped: list[str] = []
     first_seen: dict[str, str] = {}
     for file in playbook_files(paths):
         try:
@@ -294,28 +284,31 @@ def load_playbooks(paths: Iterable[Path]) -> list[Playbook]:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             problems.append(Problem(str(file), 1, 1, f"cannot read this file: {reason}"))
+            skipped.append(str(file))
             continue
-        try:
-            playbook = parse_playbook(text, str(file))
-        except PlaybookError as exc:
-            problems.extend(exc.problems)
-            continue
-        if playbook.name in first_seen:
+        playbook, found = check_playbook(text, str(file))
+        if playbook is not None and playbook.name in first_seen:
             mark = load_marked(text).mark_for(("name",))
-            problems.append(
-                Problem(
-                    str(file),
-                    mark.line,
-                    mark.col,
-                    f"`name`: {playbook.name!r} is already used by {first_seen[playbook.name]}",
-                )
-            )
+            used = f"`name`: {playbook.name!r} is already used by {first_seen[playbook.name]}"
+            found = sorted([*found, Problem(str(file), mark.line, mark.col, used)],
+                           key=lambda p: (p.line, p.col))  # fmt: skip
+            playbook = None
+        problems.extend(found)
+        if playbook is None:
+            skipped.append(str(file))
             continue
         first_seen[playbook.name] = str(file)
         playbooks.append(playbook)
-    if problems:
-        raise PlaybookError(problems)
-    return playbooks
+    return Checked(tuple(playbooks), tuple(problems), tuple(skipped))
+
+
+def load_playbooks(paths: Iterable[Path], *, strict: bool = False) -> list[Playbook]:
+    """Load every playbook, all or nothing: raise one `PlaybookError` listing every problem
+    when any file has an error (with `strict`, also when any has a warning)."""
+    checked = check_playbooks(paths)
+    if checked.errors or (strict and checked.problems):
+        raise PlaybookError(checked.problems)
+    return list(checked.playbooks)
 
 
 def build_matcher(playbooks: Sequence[Playbook]) -> Matcher:

@@ -1,9 +1,10 @@
 """Hot reload: watch the playbook files and swap in every valid change without a restart.
 
-A change is applied only if the whole set of playbooks passes the same checks as
-`groundswell check`; otherwise every problem is logged as `path:line:col: message`, a failure
-is counted, and the last good version keeps running. Staff can save half-finished edits
-without ever silencing monitoring.
+A change is applied only if no playbook of the whole set has an error in the same checks as
+`groundswell check`; otherwise every error is logged as `path:line:col: error: message`, a
+failure is counted, and the last good version keeps running. Warnings do not block a change:
+it goes live and each warning is logged. Staff can save half-finished edits without ever
+silencing monitoring.
 
 Directories are watched rather than files, because editors save by writing a new file and
 renaming it over the old one, which a watch on the file itself would lose.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from watcher.playbooks.model import Playbook, PlaybookError, load_playbooks
+from watcher.playbooks.model import Playbook, check_playbooks
 
 log = logging.getLogger("groundswell")
 
@@ -89,14 +90,11 @@ class PlaybookReloader:
             await self.reload()
 
     async def reload(self) -> bool:
-        """Load and check every playbook; apply them if all are valid. True on success."""
-        playbooks: list[Playbook] = []
-        try:
-            playbooks = await asyncio.to_thread(load_playbooks, self.paths)
-        except PlaybookError as exc:
-            problems = [str(p) for p in exc.problems]
-        else:
-            problems = [] if playbooks else [f"no playbooks found in {', '.join(self._names)}"]
+        """Load and check every playbook; apply them if none has an error. True on success."""
+        checked = await asyncio.to_thread(check_playbooks, self.paths)
+        problems = [str(p) for p in checked.errors]
+        if not problems and not checked.playbooks:
+            problems = [f"no playbooks found in {', '.join(self._names)}"]
         if problems:
             log.error(
                 "playbook change rejected; still running the last good version. "
@@ -105,7 +103,9 @@ class PlaybookReloader:
             )
             self._report(ok=False)
             return False
-        outcome = self.apply(playbooks)
+        for warning in checked.warnings:
+            log.warning("%s", warning)
+        outcome = self.apply(checked.playbooks)
         log.info(
             "playbooks reloaded: %s",
             ", ".join(f"{name} {what}" for name, what in sorted(outcome.items())),

@@ -139,7 +139,41 @@ def _culprit(root: yaml.Node, sizes: dict[int, int]) -> yaml.Node:
         seen.add(id(node))
 
 
-def _problem(exc: yaml.MarkedYAMLError) -> YamlError:
+def _runaway_quote(text: str, exc: yaml.MarkedYAMLError) -> YamlError | None:
+    """In a `[...]` or `{...}` that fails to parse, a quoted value that runs over a line end:
+    its closing quote is missing, and the next quote, lines below, closed it instead. PyYAML
+    reports where that swallowed text stopped making sense, far below (even at the end of
+    the file); the mistake is where the quote opened."""
+    start, end = exc.context_mark, exc.problem_mark
+    if start is None or end is None or not (exc.context or "").startswith("while parsing a flow"):
+        return None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= end.index:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in {"'", '"'}
+                and token.start_mark.index > start.index
+                and token.end_mark.line > token.start_mark.line
+            ):
+                return YamlError(
+                    "YAML syntax: a quoted value is never closed on its line, so it runs on "
+                    f"to the next quote (line {token.end_mark.line + 1}); add the closing quote",
+                    _mark_of(token.start_mark),
+                )
+    except yaml.YAMLError:
+        pass  # the scan stops at the same error; what it read so far has been checked
+    return None
+
+
+def _mark_of(mark: yaml.Mark) -> Mark:
+    return Mark(mark.line + 1, mark.column + 1)
+
+
+def _problem(exc: yaml.MarkedYAMLError, text: str = "") -> YamlError:
+    if text and (runaway := _runaway_quote(text, exc)) is not None:
+        return runaway
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "malformed YAML"
     if exc.context and exc.problem:
@@ -179,7 +213,7 @@ def load_marked(text: str) -> Marked:
             try:
                 root = loader.get_single_node()
             except yaml.MarkedYAMLError as exc:
-                raise _problem(exc) from None
+                raise _problem(exc, text) from None
             except yaml.reader.ReaderError as exc:
                 raise _reader_problem(text, exc) from None
         if root is None:

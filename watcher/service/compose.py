@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from watcher.errors import GroundswellError
 from watcher.http.slack import PATH as ACTIONS_PATH
 from watcher.http.slack import actions_route
 from watcher.http.socket_mode import SocketModeError, start_socket_mode
@@ -48,8 +50,41 @@ def demo_source(workdir: Path) -> Source:
     return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=DEMO_BACKFILL_S)
 
 
-async def run_service(playbooks: Sequence[Playbook], settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
+class StoreError(GroundswellError):
+    """The state or outbox file cannot be kept where the settings say."""
+
+    what = "storage"
+
+
+def check_stores(settings: Settings) -> None:
+    """Refuse to start when the state, the outbox or the record could not be written, saying
+    which and why, rather than failing inside SQLite at the first write (or as a traceback)."""
+    demo = not settings.sources  # the demo keeps throwaway ones unless told otherwise
+    stores: tuple[tuple[str, Path | None, Path | None], ...] = (
+        ("--state", settings.state, DEFAULT_STATE),
+        ("--outbox", settings.outbox, DEFAULT_OUTBOX),
+        ("--record", settings.record, None),
+    )
+    for flag, given, default in stores:
+        path = given or (None if demo else default)
+        if path is None:
+            continue
+        folder = path.parent
+        if not folder.is_dir():
+            why = "is not a folder" if folder.exists() else "does not exist"
+            raise StoreError(f"{flag} {path}: the folder {folder} {why}; create it first")
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreError(f"{flag} {path}: not writable by this user; fix its permissions")
+
+
+async def run_service(
+    playbooks: Sequence[Playbook], settings: Settings, *, skipped: Sequence[str] = ()
+) -> int:
+    """Run until SIGINT or SIGTERM; 0 after a clean stop, 2 when it cannot start.
+
+    `skipped` names the playbook files left out for their errors (shown on /readyz).
+    """
+    check_stores(settings)
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
 
@@ -67,7 +102,7 @@ async def run_service(playbooks: Sequence[Playbook], settings: Settings) -> int:
             log.error("%s", exc)
             return 2
         recorder = stack.enter_context(Recorder(settings.record)) if settings.record else None
-        return await _serve(playbooks, sources, settings, recorder)
+        return await _serve(playbooks, sources, settings, recorder, skipped)
 
 
 async def _serve(
@@ -75,6 +110,7 @@ async def _serve(
     sources: list[Source],
     settings: Settings,
     recorder: Recorder | None,
+    skipped: Sequence[str],
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="groundswell-") as tmp:
         if not sources:
@@ -117,6 +153,7 @@ async def _serve(
             routes=routes,
             on_refresh=refresh,
             outbox=delivery.outbox,
+            skipped=skipped,
         )
         service = Service(playbooks, sources, [delivery.dispatcher], settings, wiring)
         socket = None

@@ -18,7 +18,7 @@ totals that already exist, so nothing is copied into counters by hand.
   own delivery counts; collected, a removed playbook is simply no longer yielded.
 - Ordinary prometheus_client instruments, the simplest for values whose labels never go
   away: the three histograms (timed with `with histogram.time():`), the reload counters and
-  gauge, Slack's 429 counter and the build info.
+  gauge, the skipped-playbooks gauge, Slack's 429 counter and the build info.
 
 Counters stay monotonic across reloads: a kept playbook keeps counting, and one removed and
 added back resumes from its old totals (the engine and the alert tally keep them by name).
@@ -91,6 +91,7 @@ class Metrics:
         queues: Mapping[str, Queue] | None = None,
         started: float = 0.0,
         clock: Callable[[], float] = time.time,
+        skipped: int = 0,
     ) -> None:
         self.registry = registry
         self._engine = engine
@@ -120,6 +121,13 @@ class Metrics:
             registry=registry,
         )
         self._reload_ok.set(1)  # the start-up load succeeded, or the service would not run
+        self._skipped = Gauge(
+            "groundswell_playbooks_skipped",
+            "Playbooks not watched because they have errors (skipped at start while the "
+            "others run; 0 once a reload takes a set without errors).",
+            registry=registry,
+        )
+        self._skipped.set(skipped)
         self._rate_limited = Counter(
             "groundswell_slack_rate_limited",
             "Slack API responses 429 (rate limited; Retry-After honoured).",
@@ -167,7 +175,9 @@ class Metrics:
         """A playbook reload ran; the engine now runs the playbooks it kept or took."""
         self._reloads.inc()
         self._reload_ok.set(1 if ok else 0)
-        if not ok:
+        if ok:
+            self._skipped.set(0)  # a reload takes only a set in which no playbook has errors
+        else:
             self._reload_failures.inc()
 
     def observe_checkpoint(self, at: float) -> None:

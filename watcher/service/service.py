@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from prometheus_client import CollectorRegistry
 from responders.alert import Alert
 from responders.base import Responder
 from responders.delivery.outbox import Outbox
+from watcher.errors import GroundswellError
 from watcher.http.app import create_app
 from watcher.pipeline.dedup import Dedup
 from watcher.pipeline.engine import Engine
@@ -49,6 +51,12 @@ POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
 
 
+class ServeError(GroundswellError):
+    """The HTTP server cannot start (the address is taken or not this machine's)."""
+
+    what = "http"
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What composition plugs into a service beside its playbooks, sources and responders.
@@ -63,6 +71,7 @@ class Wiring:
     routes: Sequence[web.RouteDef] = ()  # e.g. Slack's interactivity endpoint
     on_refresh: Callable[[Metrics], None] | None = None  # e.g. outbox figures for /metrics
     outbox: Outbox | None = None  # button clicks: "Not a campaign" ones are read back
+    skipped: Sequence[str] = ()  # playbook files left out at start for their errors
 
 
 class Service:
@@ -99,12 +108,16 @@ class Service:
             responders=[r.name for r in self.responders],
             queues={"posts": self._posts, "alerts": self._alerts},
             started=time.time(),
+            skipped=len(wiring.skipped),
         )
+        #: Playbook files not watched for their errors (on /readyz); none once a reload,
+        #: which takes only a set without errors, succeeds.
+        self.skipped = tuple(wiring.skipped)
         self.reloader = (
             PlaybookReloader(
                 wiring.watch,
                 self.engine.replace_playbooks,
-                lambda ok: self.metrics.observe_reload(ok=ok),
+                self._reloaded,
                 debounce_ms=settings.reload_debounce_ms,
             )
             if wiring.watch
@@ -117,6 +130,11 @@ class Service:
         self.routes = list(wiring.routes)
         self.on_refresh = wiring.on_refresh
         self.outbox = wiring.outbox
+
+    def _reloaded(self, ok: bool) -> None:
+        if ok:
+            self.skipped = ()
+        self.metrics.observe_reload(ok=ok)
 
     def _before_scrape(self) -> None:
         """Refresh what the metrics cannot read live (the outbox's figures in SQLite)."""
@@ -157,10 +175,20 @@ class Service:
             lambda: len(self.engine.playbooks),
             before_scrape=self._before_scrape,
             routes=self.routes,
+            skipped=lambda: self.skipped,
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as exc:  # e.g. the port is taken: say which, no traceback
+            await self._runner.cleanup()
+            self._runner = None
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise ServeError(
+                f"cannot listen on {self.host}:{self.port}: {why}; stop what uses it or "
+                "choose another --http-port"
+            ) from None
         self.port = self._runner.addresses[0][1]  # the real port when 0 asked for any
         log.info("serving /metrics, /healthz and /readyz on http://%s:%d", self.host, self.port)
         return self

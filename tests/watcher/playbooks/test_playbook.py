@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MINI_PLAYBOOK
-from watcher.playbooks.model import PlaybookError, load_playbooks, parse_playbook
+from watcher.playbooks.findings import PlaybookError
+from watcher.playbooks.model import check_playbook, load_playbooks, parse_playbook
 
 
 def problems(text: str) -> list[str]:
-    with pytest.raises(PlaybookError) as info:
-        parse_playbook(text, "pb.yaml")
-    return [str(p) for p in info.value.problems]
+    """Every error and warning in `text`, as `groundswell check` prints them."""
+    return [str(p) for p in check_playbook(text, "pb.yaml")[1]]
 
 
 def test_valid_playbook_has_declared_defaults() -> None:
@@ -24,18 +24,18 @@ def test_valid_playbook_has_declared_defaults() -> None:
 
 def test_unknown_key_points_at_the_key_and_suggests() -> None:
     text = MINI_PLAYBOOK.replace("respond:", "respnd:")
-    assert problems(text) == ["pb.yaml:9:1: unknown key `respnd` — did you mean `respond`?"]
+    assert problems(text) == ["pb.yaml:9:1: error: unknown key `respnd` — did you mean `respond`?"]
 
 
 def test_nested_unknown_key() -> None:
     text = MINI_PLAYBOOK.replace("  exclude:", "  exclud:")
-    assert problems(text) == ["pb.yaml:4:3: unknown key `exclud` — did you mean `exclude`?"]
+    assert problems(text) == ["pb.yaml:4:3: error: unknown key `exclud` — did you mean `exclude`?"]
 
 
 def test_unknown_sensitivity_lists_the_choices() -> None:
     text = MINI_PLAYBOOK.replace("  warmup_hours: 2", "  sensitivity: extreme")
     assert problems(text) == [
-        "pb.yaml:8:16: `detect.sensitivity`: 'extreme' is not one of low, medium, high"
+        "pb.yaml:8:16: error: `detect.sensitivity`: 'extreme' is not one of low, medium, high"
     ]
 
 
@@ -44,8 +44,8 @@ def test_empty_term_and_wrong_type() -> None:
         "warmup_hours: 2", "warmup_hours: soon"
     )
     assert problems(text) == [
-        "pb.yaml:3:35: `watch.terms[2]`: empty term",
-        "pb.yaml:8:17: `detect.warmup_hours`: expected a number, got 'soon'",
+        "pb.yaml:3:35: error: `watch.terms[2]`: empty term",
+        "pb.yaml:8:17: error: `detect.warmup_hours`: expected a number, got 'soon'",
     ]
 
 
@@ -54,9 +54,9 @@ def test_bad_url_and_missing_key() -> None:
         "name: waste\n", ""
     )
     found = problems(text)
-    assert found[0] == "pb.yaml:1:1: `name`: required key is missing"
+    assert found[0] == "pb.yaml:1:1: error: `name`: required key is missing"
     assert found[1] == (
-        "pb.yaml:11:40: `respond.resources[0].url`: 'ngo report' is not a web address; "
+        "pb.yaml:11:40: error: `respond.resources[0].url`: 'ngo report' is not a web address; "
         "write it in full, https://…"
     )
 
@@ -64,13 +64,13 @@ def test_bad_url_and_missing_key() -> None:
 def test_bad_indentation_is_a_syntax_error_with_position() -> None:
     text = "name: x\nwatch:\n  terms: [a]\n exclude: [b]\n"
     [message] = problems(text)
-    assert message.startswith("pb.yaml:4:2: YAML syntax:")
+    assert message.startswith("pb.yaml:4:2: error: YAML syntax:")
 
 
 def test_unsafe_tag_is_refused() -> None:
     text = "name: x\nwatch:\n  terms: !!python/object/apply:os.system [echo]\n"
     assert problems(text) == [
-        "pb.yaml:3:10: unsafe or unknown tag "
+        "pb.yaml:3:10: error: unsafe or unknown tag "
         "'tag:yaml.org,2002:python/object/apply:os.system': playbooks hold plain data only"
     ]
 
@@ -85,7 +85,7 @@ def test_alias_bomb_is_refused() -> None:
 
 def test_duplicate_key_is_reported() -> None:
     text = MINI_PLAYBOOK + "name: again\n"
-    assert problems(text) == ["pb.yaml:17:1: duplicate key `name`"]
+    assert problems(text) == ["pb.yaml:17:1: error: duplicate key `name`"]
 
 
 def test_duplicate_names_across_files(tmp_path: Path) -> None:
@@ -94,7 +94,8 @@ def test_duplicate_names_across_files(tmp_path: Path) -> None:
     with pytest.raises(PlaybookError) as info:
         load_playbooks([tmp_path])
     assert [str(p) for p in info.value.problems] == [
-        f"{tmp_path / 'b.yaml'}:1:7: `name`: 'waste' is already used by {tmp_path / 'a.yaml'}"
+        f"{tmp_path / 'b.yaml'}:1:7: error: `name`: 'waste' is already used by "
+        f"{tmp_path / 'a.yaml'}"
     ]
 
 

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import MINI_PLAYBOOK, REPO
+from watcher.playbooks.findings import PlaybookError, Problem
 from watcher.playbooks.model import (
-    PlaybookError,
-    Problem,
     build_matcher,
+    check_playbook,
     load_playbooks,
     parse_playbook,
 )
@@ -35,49 +35,52 @@ def test_check_on_broken_folder_gives_one_precise_message_per_problem() -> None:
     assert "Traceback" not in done.stderr
     d = "tests/watcher/broken_playbooks/"
     assert done.stdout.splitlines() == [
-        f"{d}alias-bomb.yaml:7:4: this expands to more than 100,000 values, through aliases "
+        f"{d}alias-bomb.yaml:7:4: error: this expands to more than 100,000 values, through aliases "
         "(`*name`) if it is short: an alias bomb? Write the values out instead",
-        f"{d}dup-b.yaml:1:7: `name`: 'evictions' is already used by {d}dup-a.yaml",
-        f"{d}indentation.yaml:4:2: YAML syntax: this line is not indented like the lines "
+        f"{d}dup-b.yaml:1:7: error: `name`: 'evictions' is already used by {d}dup-a.yaml",
+        f"{d}indentation.yaml:4:2: error: YAML syntax: this line is not indented like the lines "
         "around it; line up the keys of one section under each other, using spaces",
-        f"{d}terms.yaml:5:7: `watch.terms[1]`: 'raw sewage' is already covered by "
+        f"{d}terms.yaml:5:7: warning: `watch.terms[1]`: 'raw sewage' is already covered by "
         "`watch.terms[0]` 'sewage' (every post that mentions 'raw sewage' also mentions "
         "'sewage'), so it adds nothing; remove it",
-        f"{d}terms.yaml:7:7: `watch.terms[3]`: 'OFWAT' repeats `watch.terms[2]` 'Ofwat' "
+        f"{d}terms.yaml:7:7: warning: `watch.terms[3]`: 'OFWAT' repeats `watch.terms[2]` 'Ofwat' "
         "(case and accents are ignored); remove one",
-        f"{d}terms.yaml:8:7: `watch.terms[4]`: '#sewage' is already covered by "
+        f"{d}terms.yaml:8:7: warning: `watch.terms[4]`: '#sewage' is already covered by "
         "`watch.terms[0]` 'sewage' (a plain word also matches its #hashtag), so it adds "
         "nothing; remove it",
-        f"{d}terms.yaml:9:13: `watch.exclude[0]`: 'sewage' removes every post that mentions "
+        f"{d}terms.yaml:9:13: warning: `watch.exclude[0]`: 'sewage' removes every post that "
+        "mentions "
         "`watch.terms[0]` 'sewage', `watch.terms[1]` 'raw sewage', `watch.terms[4]` "
         "'#sewage', so those terms can never count; use a longer phrase that only the "
         "unwanted posts contain",
-        f"{d}terms.yaml:12:25: `respond.resources[0].url`: 'https://clearwater/map' is not a "
+        f"{d}terms.yaml:12:25: warning: `respond.resources[0].url`: 'https://clearwater/map' is "
+        "not a "
         "web address: the site 'clearwater' has no domain ending such as .org; write it in "
         "full, like https://example.org/page",
-        f"{d}terms.yaml:13:28: `respond.resources[1].url`: 'clearwater.example/report' is "
+        f"{d}terms.yaml:13:28: error: `respond.resources[1].url`: 'clearwater.example/report' is "
         "not a web address; write it in full, https://…",
-        f"{d}terms.yaml:14:27: `respond.resources[2].url`: "
+        f"{d}terms.yaml:14:27: warning: `respond.resources[2].url`: "
         "'https://clearwater.example/my guide' is not a web address: it contains a space; "
         "write it in full, like https://example.org/page",
-        f"{d}unknown-keys.yaml:4:3: unknown key `exclud` — did you mean `exclude`?",
-        f"{d}unknown-keys.yaml:5:1: unknown key `respnd` — did you mean `respond`?",
-        f"{d}wrong-types.yaml:3:10: `watch.terms`: expected a list (`[a, b]`, or one "
+        f"{d}unknown-keys.yaml:4:3: error: unknown key `exclud` — did you mean `exclude`?",
+        f"{d}unknown-keys.yaml:5:1: error: unknown key `respnd` — did you mean `respond`?",
+        f"{d}wrong-types.yaml:3:10: error: `watch.terms`: expected a list (`[a, b]`, or one "
         "`- item` per line), got 'toxic waste'",
-        f"{d}wrong-types.yaml:4:19: `watch.languages[1]`: expected text, got false (YAML "
+        f"{d}wrong-types.yaml:4:19: error: `watch.languages[1]`: expected text, got false (YAML "
         "reads yes, no, on, off, true and false as true or false; put the value in quotes)",
-        f"{d}wrong-types.yaml:6:19: `detect.bucket_minutes`: expected a whole number, got 'five'",
-        f"{d}wrong-types.yaml:7:16: `detect.sensitivity`: 'hgh' is not one of low, medium, "
+        f"{d}wrong-types.yaml:6:19: error: `detect.bucket_minutes`: expected a whole number, got "
+        "'five'",
+        f"{d}wrong-types.yaml:7:16: error: `detect.sensitivity`: 'hgh' is not one of low, medium, "
         "high — did you mean `high`?",
-        f"{d}wrong-types.yaml:9:10: `respond.slack`: expected a mapping of keys (`key: value` "
+        f"{d}wrong-types.yaml:9:10: error: `respond.slack`: expected a mapping of keys (`key: "
+        "value` "
         "lines indented under it), got '#alerts'",
     ]
 
 
 def problems(text: str) -> list[str]:
-    with pytest.raises(PlaybookError) as info:
-        parse_playbook(text, "pb.yaml")
-    return [str(p) for p in info.value.problems]
+    """Every error and warning in `text`, as `groundswell check` prints them."""
+    return [str(p) for p in check_playbook(text, "pb.yaml")[1]]
 
 
 def watch(block: str) -> str:
@@ -87,7 +90,8 @@ def watch(block: str) -> str:
 def test_exclude_that_silences_the_whole_playbook() -> None:
     text = watch("  terms: [toxic waste, waste dumping]\n  exclude: [waste]\n")
     assert problems(text) == [
-        "pb.yaml:4:13: `watch.exclude[0]`: 'waste' removes every match (every term contains "
+        "pb.yaml:4:13: warning: `watch.exclude[0]`: 'waste' removes every match (every term "
+        "contains "
         "it), so this playbook could never count a post; use a longer phrase that only the "
         "unwanted posts contain"
     ]
@@ -96,7 +100,7 @@ def test_exclude_that_silences_the_whole_playbook() -> None:
 def test_exclude_that_empties_an_all_of_group() -> None:
     text = watch("  terms: [eviction]\n  all_of: [[tower block]]\n  exclude: [tower]\n")
     assert problems(text) == [
-        "pb.yaml:5:13: `watch.exclude[0]`: 'tower' removes every match (every term of "
+        "pb.yaml:5:13: warning: `watch.exclude[0]`: 'tower' removes every match (every term of "
         "`watch.all_of[0]` contains it), so this playbook could never count a post; use a "
         "longer phrase that only the unwanted posts contain"
     ]
@@ -105,7 +109,8 @@ def test_exclude_that_empties_an_all_of_group() -> None:
 def test_all_of_group_that_narrows_nothing() -> None:
     text = watch("  terms: [eviction, bailiffs]\n  all_of: [[eviction, bailiffs, tower]]\n")
     assert problems(text) == [
-        "pb.yaml:4:12: `watch.all_of[0]` narrows nothing: every post that mentions one of the "
+        "pb.yaml:4:12: warning: `watch.all_of[0]` narrows nothing: every post that mentions one of "
+        "the "
         "terms already mentions a term of this group; remove the group, or the terms it shares "
         "with `watch.terms`"
     ]
@@ -116,7 +121,7 @@ def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
     with pytest.raises(PlaybookError) as info:
         load_playbooks([missing])
     assert [str(p) for p in info.value.problems] == [
-        f"{missing}:1:1: cannot read this file: No such file or directory"
+        f"{missing}:1:1: error: cannot read this file: No such file or directory"
     ]
 
 
@@ -135,28 +140,31 @@ def test_terms_that_only_share_letters_are_not_redundant() -> None:
     [
         (
             "  terms: [a]\n  languages: [english]\n",
-            "pb.yaml:4:15: `watch.languages[0]`: 'english' is not a language code; use two- or "
+            "pb.yaml:4:15: error: `watch.languages[0]`: 'english' is not a language code; use two- "
+            "or "
             "three-letter ISO 639 codes such as en, fr, es, cy",
         ),
         (
             "  terms: [a]\n  languages: [en-GB]\n",
-            "pb.yaml:4:15: `watch.languages[0]`: 'en-GB': write the language only, 'en'; posts "
+            "pb.yaml:4:15: error: `watch.languages[0]`: 'en-GB': write the language only, 'en'; "
+            "posts "
             "in every variety of it (en-GB, ...) count",
         ),
         (
             "  terms: [a]\n  own_domains: [https://ngo.example]\n",
-            "pb.yaml:4:17: `watch.own_domains[0]`: 'https://ngo.example' is not a web domain; "
+            "pb.yaml:4:17: error: `watch.own_domains[0]`: 'https://ngo.example' is not a web "
+            "domain; "
             "write just the domain, like 'example.org' (no https://, no path)",
         ),
         (
             "  terms: ['!!!']\n",
-            "pb.yaml:3:11: `watch.terms[0]`: '!!!' has no letters or digits; a term must "
+            "pb.yaml:3:11: error: `watch.terms[0]`: '!!!' has no letters or digits; a term must "
             "contain a word",
         ),
-        ("  terms: []\n", "pb.yaml:3:10: `watch.terms`: needs at least 1 entry"),
+        ("  terms: []\n", "pb.yaml:3:10: error: `watch.terms`: needs at least 1 entry"),
         (
             "  terms: [a]\n  all_of: [[]]\n",
-            "pb.yaml:4:11: `watch.all_of`: an all_of group needs at least one term",
+            "pb.yaml:4:11: error: `watch.all_of`: an all_of group needs at least one term",
         ),
     ],
 )
@@ -166,25 +174,27 @@ def test_plain_messages_for_watch_mistakes(block: str, message: str) -> None:
 
 def test_out_of_range_number() -> None:
     text = MINI_PLAYBOOK.replace("warmup_hours: 2", "bucket_minutes: 90")
-    assert problems(text) == ["pb.yaml:8:19: `detect.bucket_minutes`: must be at most 60, got 90"]
+    assert problems(text) == [
+        "pb.yaml:8:19: error: `detect.bucket_minutes`: must be at most 60, got 90"
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: x\nwatch:\n\tterms: [a]\n", "pb.yaml:3:1: YAML syntax: a tab character; indent "
-         "with spaces only"),
-        ("name: x\nwatch: {terms: [a]\n", "pb.yaml:3:1: YAML syntax: a `{` mapping is not "
+        ("name: x\nwatch:\n\tterms: [a]\n", "pb.yaml:3:1: error: YAML syntax: a tab character; "
+         "indent with spaces only"),
+        ("name: x\nwatch: {terms: [a]\n", "pb.yaml:3:1: error: YAML syntax: a `{` mapping is not "
          "closed with `}`, or its items are not separated by commas"),
-        ("name: 'x\nwatch: 1\n", "pb.yaml:1:7: YAML syntax: a quoted value is never closed; add "
-         "the closing quote"),
-        ("name: x\n---\nname: y\n", "pb.yaml:2:1: YAML syntax: a playbook file holds one "
+        ("name: 'x\nwatch: 1\n", "pb.yaml:1:7: error: YAML syntax: a quoted value is never "
+         "closed; add the closing quote"),
+        ("name: x\n---\nname: y\n", "pb.yaml:2:1: error: YAML syntax: a playbook file holds one "
          "document; remove the `---` line"),
-        ("name: x\x1f\n", "pb.yaml:1:8: YAML syntax: a control character (U+001F) that YAML "
+        ("name: x\x1f\n", "pb.yaml:1:8: error: YAML syntax: a control character (U+001F) that YAML "
          "does not allow; delete it (it often comes with copy and paste)"),
-        ("[" * 5000 + "]" * 5000, "pb.yaml:1:51: YAML syntax: nested too deeply; a playbook "
+        ("[" * 5000 + "]" * 5000, "pb.yaml:1:51: error: YAML syntax: nested too deeply; a playbook "
          "needs only a few levels"),
-        ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1100)), "pb.yaml:1:1: YAML "
+        ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1100)), "pb.yaml:1:1: error: YAML "
          "syntax: nested too deeply; a playbook needs only a few levels"),
     ],
 )  # fmt: skip
@@ -194,7 +204,8 @@ def test_yaml_syntax_in_plain_words(text: str, message: str) -> None:
 
 def test_recursive_alias_is_refused() -> None:
     assert problems("name: x\nwatch:\n  terms: &t [a, *t]\n") == [
-        "pb.yaml:3:10: an alias `*name` sits inside the list or mapping it names, so it never "
+        "pb.yaml:3:10: error: an alias `*name` sits inside the list or mapping it names, so it "
+        "never "
         "ends; write the values out instead"
     ]
 
@@ -267,3 +278,20 @@ def test_every_schema_field_has_a_description_for_editors() -> None:
         assert model.get("description"), name
         for key, field in model["properties"].items():
             assert field.get("description"), f"{name}.{key}"
+
+
+def test_an_unclosed_quote_in_a_flow_list_is_reported_on_its_line() -> None:
+    # The next `"` (line 10) closes it, so PyYAML's own mark is where that swallowed text
+    # stops parsing: 11:3, far below the mistake.
+    text = MINI_PLAYBOOK.replace("exclude: [video game]", 'exclude: ["video game, sweets]')
+    assert problems(text) == [
+        "pb.yaml:4:13: error: YAML syntax: a quoted value is never closed on its line, so it "
+        "runs on to the next quote (line 10); add the closing quote"
+    ]
+
+
+def test_an_unclosed_quote_that_nothing_closes_points_at_the_quote() -> None:
+    text = MINI_PLAYBOOK.replace("{title: Meeting room,", "{title: 'Meeting room,")
+    assert problems(text) == [
+        "pb.yaml:16:15: error: YAML syntax: a quoted value is never closed; add the closing quote"
+    ]

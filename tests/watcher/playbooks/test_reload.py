@@ -124,7 +124,7 @@ async def test_edits_go_live_and_a_broken_edit_changes_nothing(
     errors = {r.getMessage() for r in caplog.records if r.levelno == logging.ERROR}
     assert errors == {
         "playbook change rejected; still running the last good version. Fix and save again:\n"
-        f"{book}:9:1: unknown key `respnd` — did you mean `respond`?"
+        f"{book}:9:1: error: unknown key `respnd` — did you mean `respond`?"
     }
 
 

@@ -104,13 +104,31 @@ def test_backtest_of_a_broken_playbook_reports_it(
     with pytest.raises(SystemExit) as info:
         main(["backtest", str(book), "--posts", str(tmp_path / "none.ndjson")])
     assert info.value.code == 1
-    assert capsys.readouterr().err == f"{book}:3:10: `watch.terms`: needs at least 1 entry\n"
+    assert capsys.readouterr().err == f"{book}:3:10: error: `watch.terms`: needs at least 1 entry\n"
 
 
 def test_backtest_with_missing_posts_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "none.ndjson"
-    assert main(["backtest", str(PLAYBOOKS / "river-sewage.yaml"), "--posts", str(missing)]) == 1
+    assert main(["backtest", str(PLAYBOOKS / "river-sewage.yaml"), "--posts", str(missing)]) == 2
     err = capsys.readouterr().err
-    assert err == f"backtest: cannot read --posts {missing}: No such file or directory\n"
+    assert err == f"groundswell: input: {missing}: cannot read: No such file or directory\n"
+
+
+def test_backtest_says_when_no_post_carries_the_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = tmp_path / "few.ndjson"
+    posts.write_bytes(
+        b'{"id": "1", "author": "a", "text": "raw sewage", "created_at": "2024-03-04T00:00:00Z",'
+        b' "label": "sewage"}\n'
+    )
+    args = [str(PLAYBOOKS / "river-sewage.yaml"), "--posts", str(posts), "--no-plot"]
+    assert main(["backtest", *args, "--label", "evictions"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "backtest: river-sewage over few.ndjson: 1 posts, 1 matched, 0 malformed, 0 late",
+        "onset: no post is labelled 'evictions', so no alert is timed against an onset and "
+        "none can be called missed",
+        "alerts it would have fired: none",
+    ]
