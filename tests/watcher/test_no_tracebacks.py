@@ -108,6 +108,11 @@ def cases(tmp: Path, posts: Path, port: int) -> dict[str, tuple[list[str], str]]
             f"groundswell: storage: --outbox {plain / 'o.sqlite3'}: the folder {plain} is not "
             "a folder; create it first",
         ),
+        "run-record-missing-folder": (
+            ["run", "--playbooks", str(PLAYBOOKS), "--record", str(gone / "posts.ndjson")],
+            f"groundswell: storage: --record {gone / 'posts.ndjson'}: the folder {gone} does "
+            "not exist; create it first",
+        ),
     }
 
 

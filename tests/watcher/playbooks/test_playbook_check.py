@@ -295,3 +295,15 @@ def test_an_unclosed_quote_that_nothing_closes_points_at_the_quote() -> None:
     assert problems(text) == [
         "pb.yaml:16:15: error: YAML syntax: a quoted value is never closed; add the closing quote"
     ]
+
+
+def test_a_plain_http_link_is_a_warning_but_a_local_one_is_not() -> None:
+    text = MINI_PLAYBOOK.replace("https://ngo.example/report", "http://ngo.example/report")
+    assert problems(text) == [
+        "pb.yaml:12:40: warning: `respond.resources[0].url`: 'http://ngo.example/report' is "
+        "plain http: the link travels unencrypted and browsers warn about it; write https:// "
+        "if the site has it"
+    ]
+    assert parse_playbook(text).respond.resources[0].title == "Our dumping report"
+    for local in ("http://localhost:8080/hook", "http://127.0.0.1:9000/x"):
+        assert problems(MINI_PLAYBOOK.replace("https://ngo.example/report", local)) == []
