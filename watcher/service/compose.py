@@ -51,7 +51,7 @@ def demo_source(workdir: Path) -> Source:
 
 
 class StoreError(GroundswellError):
-    """The state or outbox file cannot be kept where the settings say."""
+    """The state, outbox or record file cannot be kept where the settings say."""
 
     what = "storage"
 
