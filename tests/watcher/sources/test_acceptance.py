@@ -15,13 +15,8 @@ import orjson
 import pytest
 
 from tests.conftest import REPO
-from tests.watcher.sources.fakes import (
-    FakeJetstream,
-    FakeMastodon,
-    jetstream_feed,
-    mastodon_status,
-    serving,
-)
+from tests.watcher.sources.fake_mastodon import FakeMastodon, mastodon_status
+from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, serving
 
 pytestmark = pytest.mark.timeout(90)
 
