@@ -84,8 +84,8 @@ class InstanceInfo:
     def __init__(self, name: str, rest: str, *, streaming: str = "", domain: str = "") -> None:
         self.name = name
         self.rest = rest.rstrip("/")
-        self._streaming = http_base(streaming) if streaming else ""
-        self._domain = domain
+        self.streaming = http_base(streaming) if streaming else ""
+        self.domain = domain
         self._cached: Instance | None = None
         self.lookups = 0  # instance API round trips, for tests and logs
 
@@ -96,7 +96,7 @@ class InstanceInfo:
     async def get(self, session: aiohttp.ClientSession) -> Instance:
         if self._cached is not None:
             return self._cached
-        domain, streaming = self._domain, self._streaming
+        domain, streaming = self.domain, self.streaming
         discovered = True
         if not (domain and streaming):
             found = await self._ask(session)

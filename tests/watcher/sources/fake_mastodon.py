@@ -115,7 +115,7 @@ class FakeMastodon:
     clock: Callable[[], float] = time.monotonic  # when the next :thump is due
     edit_every: int = 0  # after every Nth status, a `status.update` of an earlier one
     refusals: list[Refusal] = field(default_factory=list)
-    backfill_refusals: list[Refusal] = field(default_factory=list)
+    backfill_refusals: list[Refusal] = field(default_factory=list)  # status 0: disconnect
     instance_failures: int = 0  # the instance API answers 503 this many times first
     v2: bool = True  # False: a server older than 4.0, /api/v2/instance is 404
     streaming_base: str = ""  # what the instance API names; "" for the web host itself
@@ -275,7 +275,9 @@ class FakeMastodon:
             )
         if self.backfill_refusals:
             status, headers = self.backfill_refusals.pop(0)
-            return web.json_response({"error": "nope"}, status=status, headers=headers)
+            if status == 0 and request.transport is not None:  # 0: drop the connection
+                request.transport.close()
+            return web.json_response({"error": "nope"}, status=status or 500, headers=headers)
         min_id = int(request.query.get("min_id", "0"))
         limit = min(int(request.query.get("limit", "20")), 40)
         newer = [

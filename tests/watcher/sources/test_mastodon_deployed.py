@@ -71,6 +71,30 @@ async def test_the_stream_comes_from_the_streaming_host_and_the_backfill_from_th
     assert fake.redirects == 0  # straight to the streaming host
 
 
+async def test_a_streaming_host_that_moved_is_asked_for_again_after_a_failure() -> None:
+    fake = FakeMastodon(mastodon_timeline(100), per_connection=1000)
+    async with serving(fake.streaming_app()) as live, serving(fake.app()) as web:
+        fake.streaming_base = "ws://127.0.0.1:9"  # cached first, then refused
+
+        async def moved(seconds: float) -> None:  # while the source backs off, it moves
+            fake.streaming_base = url(live).replace("http://", "ws://")
+
+        src = source(url(web), sleep=moved)
+        posts = await collect(src, 100)
+    assert len(posts) == 100
+    assert src.instance.lookups == 2  # the failed host was forgotten and asked for again
+    assert src.health.reconnects == 1
+
+
+async def test_named_streaming_host_and_domain_skip_the_instance_api() -> None:
+    fake = FakeMastodon(mastodon_timeline(30), v2=False)
+    async with deployed(fake) as (web, streaming):
+        src = source(web, streaming_url=streaming, local_domain="example.net")
+        posts = await collect(src, 30)
+    assert fake.instance_calls == src.instance.lookups == 0
+    assert posts[0].author == "u0@example.net"
+
+
 async def test_a_v1_instance_names_its_streaming_host_and_domain() -> None:
     fake = FakeMastodon(mastodon_timeline(50), v2=False, domain="example.org")
     async with deployed(fake) as (web, _):
@@ -129,13 +153,15 @@ async def test_a_failed_backfill_is_counted_and_retried_while_streaming_goes_on(
         per_connection=100,
         gap=40,
         heartbeat_s=0.01,
-        backfill_refusals=[(400, {}), (503, {}), (429, {"Retry-After": "0"})],
+        # Two drops: aiohttp resends a GET once by itself when a kept-alive connection
+        # drops, so only the second one reaches the source as a disconnect.
+        backfill_refusals=[(400, {}), (503, {}), (429, {"Retry-After": "0"}), (0, {}), (0, {})],
     )
     async with deployed(fake) as (web, _):
         src = source(web)
         posts = await collect(src, 300)
     assert len({p.id for p in posts}) == 300  # nothing lost: the retries filled the gaps
-    assert src.health.backfill_failures == 3  # 400, 503 and 429, each retried
+    assert src.health.backfill_failures == 4  # 400, 503, 429 and a disconnect, each retried
     assert src.health.state == "connected"
 
 
