@@ -3,6 +3,7 @@ edits, and the awkward statuses a real instance serves."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -186,6 +187,39 @@ async def test_a_silent_stream_is_reopened_by_the_stall_watchdog_not_the_socket(
     assert src.health.last_error == (
         "TransientError: mastodon:test stream: stalled, no event or heartbeat for 0.06 s"
     )
+
+
+async def test_a_half_written_chunk_then_silence_is_a_stall_too() -> None:
+    # A raw HTTP server: the chunk header promises 4096 bytes, 10 arrive, then nothing
+    # while the socket stays open. aiohttp waits for the rest; the watchdog does not.
+    writers: list[asyncio.StreamWriter] = []
+
+    async def half_chunk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n")
+        writer.write(b"Transfer-Encoding: chunked\r\n\r\n3\r\n:)\n\r\n1000\r\nevent: upd")
+        await writer.drain()  # and then nothing: the handler returns, the socket stays open
+
+    server = await asyncio.start_server(half_chunk, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        src = source(
+            base,
+            streaming_url=base,
+            local_domain="social.example",
+            read_timeout=3600.0,
+            heartbeat_s=0.02,
+            sleep=Retries(2),
+        )
+        with pytest.raises(Enough):
+            await collect(src, 1)
+        for writer in writers:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+    assert len(writers) == 2  # the half-written stream was dropped and opened again
+    assert src.health.last_error.endswith("stalled, no event or heartbeat for 0.06 s")
 
 
 async def test_heartbeats_keep_a_quiet_stream_open_past_the_stall_period() -> None:
