@@ -102,6 +102,11 @@ class SourceEntry(_Model):
         description="Mastodon: the domain local accounts belong to, if not the instance "
         "API's `domain`.",
     )
+    failover: tuple[str, ...] = Field(
+        (),
+        description="Jetstream: other instances (wss://HOST/subscribe) to move on to, in "
+        "turn, when one fails before sending anything.",
+    )
     stall_beats: int | None = Field(
         None,
         ge=1,

@@ -107,7 +107,11 @@ def _mastodon(w: Wanted) -> Source:
 def _jetstream(w: Wanted) -> Source:
     url = w.http_url(w.target)
     return JetstreamSource(
-        w.spec, url, cursors=w.cursors(), read_timeout=w.entry.read_timeout or 60.0
+        w.spec,
+        url,
+        cursors=w.cursors(),
+        failover=[w.http_url(other) for other in w.entry.failover],
+        read_timeout=w.entry.read_timeout or 60.0,
     )
 
 

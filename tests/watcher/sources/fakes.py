@@ -113,6 +113,7 @@ class FakeJetstream:
     stall_first: bool = False
     extra_frames: list[str] = field(default_factory=list)  # sent raw at each connection start
     queries: list[dict[str, str]] = field(default_factory=list)
+    last_sent: list[int] = field(default_factory=list)  # per connection: its last time_us
     live: int = 0
     gate_at: int | None = None  # hold the feed before this event until `gate` is set
     gate: asyncio.Event = field(default_factory=asyncio.Event)
@@ -154,6 +155,9 @@ class FakeJetstream:
                 if ws.closed or left.done():
                     return ws
             frame = orjson.dumps(self.events[index])
+            if index == start:
+                self.last_sent.append(0)
+            self.last_sent[-1] = self.events[index]["time_us"]
             if index % 2:
                 await ws.send_bytes(frame)  # Jetstream frames may come as text or binary
             else:
