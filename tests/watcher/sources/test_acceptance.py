@@ -184,7 +184,11 @@ async def test_mastodon_as_deployed_loses_only_the_boosts_no_backfill_can_return
                 lambda: fake.published >= 900 and len(recorded(out)) >= len(returnable())
             )
             _, body = await run.get("/readyz")
+            _, metrics = await run.get("/metrics")
             await stop(run)
+    assert f'groundswell_source_backfill_failures_total{{source="mastodon:{base}"}} 0.0' in (
+        metrics.decode()
+    )
     posts = recorded(out)
     ids = [p["id"] for p in posts]
     lost_boosts = boosts - fake.streamed

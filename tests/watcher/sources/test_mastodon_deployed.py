@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
@@ -94,6 +95,41 @@ async def test_named_streaming_host_and_domain_skip_the_instance_api() -> None:
         posts = await collect(src, 30)
     assert fake.instance_calls == src.instance.lookups == 0
     assert posts[0].author == "u0@example.net"
+
+
+async def test_the_fake_answers_as_the_streaming_server_does() -> None:
+    fake = FakeMastodon(mastodon_timeline(5))
+    async with deployed(fake) as (web, streaming), aiohttp.ClientSession() as http:
+        async with http.get(f"{streaming}/api/v1/streaming/public") as resp:
+            assert (resp.status, await resp.json()) == (401, {"error": "Missing access token"})
+        auth = {"Authorization": "Bearer bot-token"}
+        async with http.get(f"{streaming}/api/v1/timelines/public", headers=auth) as resp:
+            assert resp.status == 400
+            assert await resp.json() == {"error": "Unknown channel requested"}
+        async with http.get(f"{streaming}/api/v1/streaming/nope", headers=auth) as resp:
+            assert resp.status == 400
+        async with http.get(f"{web}/api/v2/instance") as resp:
+            body = await resp.json()
+        assert body["domain"] == "social.example"
+        assert body["configuration"]["urls"]["streaming"] == streaming.replace("http", "ws")
+        async with http.get(f"{streaming}/api/v1/streaming/public", headers=auth) as resp:
+            first = await resp.content.readline()
+            event = await resp.content.readline()
+            data = await resp.content.readline()
+    assert (first, event) == (b":)\n", b"event: update\n")
+    assert data.startswith(b'data: {"id":"110000000000000000"')
+
+
+async def test_a_rest_base_on_the_streaming_host_fails_backfills_but_not_the_stream() -> None:
+    # The issue's second trap: pointed at the streaming host, REST gets `400 Unknown channel`.
+    fake = FakeMastodon(mastodon_timeline(120), per_connection=50, gap=10, heartbeat_s=0.01)
+    async with deployed(fake) as (_, streaming):
+        src = source(streaming, sleep=Retries(2))  # ends at the second reconnect
+        with pytest.raises(Enough):
+            await collect(src, 10_000)
+    assert src.health.backfill_failures >= 1  # the one gap's backfill, retried meanwhile
+    assert src.health.received >= 100  # both connections streamed on regardless
+    assert src.health.state == "backoff"  # reconnecting, not failed
 
 
 async def test_a_v1_instance_names_its_streaming_host_and_domain() -> None:
