@@ -17,11 +17,12 @@ from typing import Any
 import orjson
 
 from tests.conftest import T0
-from tests.watcher.sources.fakes import jetstream_post, mastodon_status, reddit_child
+from tests.watcher.sources.fake_mastodon import mastodon_status
+from tests.watcher.sources.fakes import jetstream_post, reddit_child
 from watcher.pipeline.dedup import Dedup
 from watcher.post import Post
 from watcher.sources.jetstream import parse_event
-from watcher.sources.mastodon import parse_status
+from watcher.sources.mastodon_wire import parse_status
 from watcher.sources.reddit import parse_child
 
 NOW = T0 + 86400

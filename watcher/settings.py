@@ -90,6 +90,29 @@ class SourceEntry(_Model):
     token_env: str | None = Field(
         None, min_length=1, description="Environment variable holding this source's token."
     )
+    streaming_url: str | None = Field(
+        None,
+        min_length=1,
+        description="Mastodon: the streaming API's base URL, if not the instance API's "
+        "`configuration.urls.streaming`.",
+    )
+    local_domain: str | None = Field(
+        None,
+        min_length=1,
+        description="Mastodon: the domain local accounts belong to, if not the instance "
+        "API's `domain`.",
+    )
+    failover: tuple[str, ...] = Field(
+        (),
+        description="Jetstream: other instances (wss://HOST/subscribe) to move on to, in "
+        "turn, when one fails before sending anything.",
+    )
+    stall_beats: int | None = Field(
+        None,
+        ge=1,
+        description="Mastodon: heartbeat periods (15 s) without a line before the stream "
+        "is reopened (3).",
+    )
 
 
 class HttpSettings(_Model):

@@ -54,6 +54,16 @@ FAMILIES: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
         ("source",),
     ),
     "source_restarts": ("counter", "Times the supervisor restarted a crashed source.", ("source",)),
+    "source_backfill_failures": (
+        "counter",
+        "Gap backfills that failed and were retried while the stream went on (Mastodon).",
+        ("source",),
+    ),
+    "posts_edited": (
+        "counter",
+        "Edits of posts already counted, seen and not counted again (Mastodon).",
+        ("source",),
+    ),
     "source_gaps": (
         "counter",
         "Resumes that started beyond what the server keeps (posts were lost).",
@@ -204,6 +214,8 @@ class Families:
             ("source_reconnects", health.reconnects),
             ("source_restarts", health.restarts),
             ("source_gaps", health.gaps),
+            ("source_backfill_failures", health.backfill_failures),
+            ("posts_edited", health.edits),
             ("source_up", health.connected),
             ("source_finished", health.finished),
             ("source_failed", health.state == "failed"),

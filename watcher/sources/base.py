@@ -53,6 +53,8 @@ class SourceHealth:
     dropped: int = 0  # oldest posts dropped from a firehose's buffer under overload
     gaps: int = 0  # resumes beyond what the server keeps: posts were lost
     restarts: int = 0  # crashes the supervisor restarted the source after
+    backfill_failures: int = 0  # gap backfills that failed (retried while streaming goes on)
+    edits: int = 0  # edits of posts already counted (Mastodon `status.update`): not recounted
 
     def as_json(self) -> dict[str, object]:
         """The fields `/readyz` shows for this source."""
@@ -67,6 +69,8 @@ class SourceHealth:
             "dropped": self.dropped,
             "gaps": self.gaps,
             "restarts": self.restarts,
+            "backfill_failures": self.backfill_failures,
+            "edits": self.edits,
             "last_error": self.last_error,
         }
 

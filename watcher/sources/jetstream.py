@@ -8,6 +8,9 @@ Resume without loss: the last processed `time_us` is kept (in memory, and in the
 file every `save_every` seconds and at shutdown). Each connection asks for
 `cursor = last − 5 s`; the overlap is deduplicated on did + rkey. Jetstream keeps about
 36 hours, so an older cursor is silently clamped by the server: that gap is counted and logged.
+
+Failover: a source may list other instances (`failover`). A connection that fails before any
+event arrives moves on to the next one in turn; the cursor is a time, valid on any instance.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -27,7 +30,15 @@ from watcher.post import Post, PostError
 from watcher.sources.base import Source, SourceHealth
 from watcher.sources.common import object_field, text_field, trusted_time
 from watcher.sources.cursors import CursorStore
-from watcher.sources.retry import Backoff, Sleep, TransientError, check_status, reconnecting
+from watcher.sources.retry import (
+    TRANSIENT,
+    Backoff,
+    RateLimited,
+    Sleep,
+    TransientError,
+    check_status,
+    reconnecting,
+)
 
 log = logging.getLogger("groundswell.sources")
 
@@ -35,6 +46,14 @@ COLLECTION = "app.bsky.feed.post"
 OVERLAP_US = 5_000_000
 LOOKBACK_S = 36 * 3600.0
 QUOTE_EMBEDS = ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia")
+#: Bluesky's public Jetstream instances, for a `failover:` list.
+PUBLIC_INSTANCES = tuple(
+    f"wss://jetstream{n}.us-{side}.bsky.network/subscribe"
+    for side in ("east", "west")
+    for n in (1, 2)
+)
+#: Errors after which the next instance is tried, when the attempt saw no event.
+_HOST_FAILED: tuple[type[BaseException], ...] = (*TRANSIENT, RateLimited)
 
 
 def _str_list(value: object) -> list[str]:
@@ -145,6 +164,7 @@ class JetstreamSource(Source):
         url: str,
         *,
         cursors: CursorStore | None = None,
+        failover: Sequence[str] = (),
         backoff: Backoff | None = None,
         read_timeout: float = 60.0,
         save_every: float = 1.0,
@@ -152,7 +172,9 @@ class JetstreamSource(Source):
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.name = name
-        self.url = url
+        self.url = url  # the cursor's key, whichever instance serves it
+        self.urls = list(dict.fromkeys([url, *failover]))
+        self.host = 0  # index into `urls` of the instance in use
         self.health = SourceHealth()
         self._cursors = cursors
         self._backoff = backoff or Backoff()
@@ -201,11 +223,22 @@ class JetstreamSource(Source):
         return params
 
     async def _attempt(self) -> AsyncGenerator[list[Post], None]:
+        received = self.health.received
+        try:
+            async for batch in self._connection(self.urls[self.host]):
+                yield batch
+        except _HOST_FAILED:
+            if self.health.received == received and len(self.urls) > 1:
+                self.host = (self.host + 1) % len(self.urls)  # this one gave nothing: next
+                log.warning("%s: failing over to %s", self.name, self.urls[self.host])
+            raise
+
+    async def _connection(self, url: str) -> AsyncGenerator[list[Post], None]:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             try:
                 ws = await session.ws_connect(
-                    self.url,
+                    url,
                     params=self._params(),
                     heartbeat=self._read_timeout / 2,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2),

@@ -119,7 +119,8 @@ class Backoff:
 
     def next(self) -> float:
         cap = min(self.maximum, self.initial * self.factor**self.attempt)
-        self.attempt += 1
+        # capped so that a feed failing for days never overflows the float power above
+        self.attempt = min(self.attempt + 1, 64)
         return self.rng.uniform(cap / 2, cap)
 
     def reset(self) -> None:

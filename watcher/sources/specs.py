@@ -25,7 +25,7 @@ from watcher.sources.cursors import CursorStore
 from watcher.sources.follow import FollowSource
 from watcher.sources.ingest import TOKEN_ENV, IngestSource
 from watcher.sources.jetstream import JetstreamSource
-from watcher.sources.mastodon import READ_TIMEOUT_S, MastodonSource
+from watcher.sources.mastodon import READ_TIMEOUT_S, STALL_BEATS, MastodonSource
 from watcher.sources.reddit import USER_AGENT as REDDIT_UA
 from watcher.sources.reddit import RedditSource
 from watcher.sources.replay import ReplaySource, file_lines
@@ -89,14 +89,29 @@ def _mastodon(w: Wanted) -> Source:
             f"set {token_env} to a bot account's access token "
             "(Mastodon 4.2+ streams public timelines only to logged-in users)"
         )
-    read_timeout = w.entry.read_timeout or READ_TIMEOUT_S
-    return MastodonSource(w.spec, base, tag=tag, token=token, read_timeout=read_timeout)
+    streaming = w.entry.streaming_url or ""
+    if streaming:
+        w.http_url(streaming)
+    return MastodonSource(
+        w.spec,
+        base,
+        tag=tag,
+        token=token,
+        streaming_url=streaming,
+        local_domain=w.entry.local_domain or "",
+        read_timeout=w.entry.read_timeout or READ_TIMEOUT_S,
+        stall_beats=w.entry.stall_beats or STALL_BEATS,
+    )
 
 
 def _jetstream(w: Wanted) -> Source:
     url = w.http_url(w.target)
     return JetstreamSource(
-        w.spec, url, cursors=w.cursors(), read_timeout=w.entry.read_timeout or 60.0
+        w.spec,
+        url,
+        cursors=w.cursors(),
+        failover=[w.http_url(other) for other in w.entry.failover],
+        read_timeout=w.entry.read_timeout or 60.0,
     )
 
 

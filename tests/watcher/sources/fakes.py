@@ -113,6 +113,7 @@ class FakeJetstream:
     stall_first: bool = False
     extra_frames: list[str] = field(default_factory=list)  # sent raw at each connection start
     queries: list[dict[str, str]] = field(default_factory=list)
+    last_sent: list[int] = field(default_factory=list)  # per connection: its last time_us
     live: int = 0
     gate_at: int | None = None  # hold the feed before this event until `gate` is set
     gate: asyncio.Event = field(default_factory=asyncio.Event)
@@ -154,6 +155,9 @@ class FakeJetstream:
                 if ws.closed or left.done():
                     return ws
             frame = orjson.dumps(self.events[index])
+            if index == start:
+                self.last_sent.append(0)
+            self.last_sent[-1] = self.events[index]["time_us"]
             if index % 2:
                 await ws.send_bytes(frame)  # Jetstream frames may come as text or binary
             else:
@@ -165,112 +169,6 @@ class FakeJetstream:
         self.live = end + self.advance_while_down
         await ws.close(code=1011, message=b"going away")
         return ws
-
-
-def mastodon_status(i: int, host: str = "social.example") -> dict[str, Any]:
-    sid = str(110_000_000_000_000_000 + i)
-    return {
-        "id": sid,
-        "uri": f"https://{host}/users/u{i % 40}/statuses/{sid}",
-        "url": f"https://{host}/@u{i % 40}/{sid}",
-        "created_at": rfc3339(T0 + i),
-        "visibility": "public",
-        "language": "en",
-        "content": f'<p>Status {i} on <a href="https://{host}/tags/dumpgate" class="mention '
-        f'hashtag">#<span>DumpGate</span></a> toxic waste &amp; more</p>',
-        "spoiler_text": "",
-        "reblog": None,
-        "in_reply_to_id": None,
-        "account": {"id": str(i % 40), "acct": f"u{i % 40}", "followers_count": i % 1000},
-        "tags": [{"name": "DumpGate", "url": f"https://{host}/tags/dumpgate"}],
-    }
-
-
-@dataclass
-class FakeMastodon:
-    """Streaming SSE plus the REST public timeline, with Mastodon's token rule.
-
-    Each stream connection sends `per_connection` statuses and then ends the response; while
-    nobody is connected `gap` statuses are published that only the REST timeline returns.
-    """
-
-    statuses: list[dict[str, Any]]
-    token: str = "bot-token"
-    per_connection: int = 120
-    gap: int = 25
-    resend: int = 3  # statuses repeated at a reconnect, as a restarted server might
-    heartbeat_s: float = 0.01
-    refusals: list[Refusal] = field(default_factory=list)
-    stall_first: bool = False
-    heartbeats_only: int = 0  # first connection: this many :thump and nothing else
-    raw_events: list[str] = field(default_factory=list)  # sent at each connection start
-    connections: int = 0
-    streams: int = 0  # connections that were accepted
-    rest_calls: list[dict[str, str]] = field(default_factory=list)
-    published: int = 0
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/api/v1/streaming/public", self.stream)
-        app.router.add_get("/api/v1/streaming/hashtag", self.stream)
-        app.router.add_get("/api/v1/timelines/public", self.timeline)
-        app.router.add_get("/api/v1/timelines/tag/{tag}", self.timeline)
-        return app
-
-    def _authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {self.token}"
-
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        self.connections += 1
-        if not self._authorised(request):
-            return web.json_response({"error": "Invalid access token"}, status=401)
-        if self.refusals:
-            status, headers = self.refusals.pop(0)
-            return web.json_response({"error": "busy"}, status=status, headers=headers)
-        resp = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
-        )
-        await resp.prepare(request)
-        await resp.write(b":)\n")
-        self.streams += 1
-        with contextlib.suppress(ConnectionResetError):
-            if self.streams == 1 and self.stall_first:
-                await asyncio.sleep(3600)  # the client must give up first
-            if self.streams == 1 and self.heartbeats_only:
-                for _ in range(self.heartbeats_only):
-                    await resp.write(b":thump\n")
-                    await asyncio.sleep(self.heartbeat_s)
-                return resp
-            for raw in self.raw_events:
-                await resp.write(raw.encode())
-            if self.streams > 1:
-                self.published = min(self.published + self.gap, len(self.statuses))
-            start = max(self.published - (self.resend if self.streams > 1 else 0), 0)
-            end = min(self.published + self.per_connection, len(self.statuses))
-            for i in range(start, end):
-                item = self.statuses[i]
-                await resp.write(b"event: update\ndata: " + orjson.dumps(item) + b"\n\n")
-                if i % 10 == 0:
-                    await resp.write(b":thump\n")
-                    await resp.write(f"event: delete\ndata: {item['id']}\n\n".encode())
-            self.published = max(self.published, end)
-            if end >= len(self.statuses):
-                while True:  # caught up: heartbeats until the client leaves
-                    await resp.write(b":thump\n")
-                    await asyncio.sleep(self.heartbeat_s)
-        return resp
-
-    async def timeline(self, request: web.Request) -> web.Response:
-        self.rest_calls.append(dict(request.query))
-        if not self._authorised(request):
-            return web.json_response(
-                {"error": "This API requires an authenticated user"}, status=401
-            )
-        min_id = int(request.query.get("min_id", "0"))
-        limit = min(int(request.query.get("limit", "20")), 40)
-        newer = [s for s in self.statuses[: self.published] if int(s["id"]) > min_id]
-        page = newer[:limit]  # the ones immediately after min_id ...
-        return web.json_response(page[::-1])  # ... newest first, as Mastodon returns them
 
 
 RSS_ITEM = """<item><title>{title}</title><link>https://news.example/{i}</link>

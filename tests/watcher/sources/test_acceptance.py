@@ -15,13 +15,13 @@ import orjson
 import pytest
 
 from tests.conftest import REPO
-from tests.watcher.sources.fakes import (
-    FakeJetstream,
+from tests.watcher.sources.fake_mastodon import (
     FakeMastodon,
-    jetstream_feed,
+    is_reblog,
     mastodon_status,
-    serving,
+    mastodon_timeline,
 )
+from tests.watcher.sources.fakes import FakeJetstream, jetstream_feed, serving
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -152,3 +152,57 @@ async def test_mastodon_run_from_a_config_file_records_every_post_once_with_back
     assert health["state"] == "connected"
     assert health["reconnects"] >= 4
     assert f'groundswell_source_up{{source="mastodon:{base}"}} 1.0' in metrics.decode()
+
+
+async def test_mastodon_as_deployed_loses_only_the_boosts_no_backfill_can_return(
+    tmp_path: Path,
+) -> None:
+    # A web host and a streaming host. The instance API fails at first, so the stream is
+    # asked on the web host, which redirects; the source asks the instance again and follows
+    # with its token. The streaming server drops every 150 statuses (as a restart does) and
+    # 40 more are published while it is down; every 9th status is a boost, which the public
+    # timeline leaves out, so boosts published while the stream is down are lost.
+    statuses = mastodon_timeline(900, reblog_every=9)
+    fake = FakeMastodon(statuses, per_connection=150, gap=40, heartbeat_s=0.05)
+    fake.instance_failures = 2
+    out = tmp_path / "out.ndjson"
+    async with serving(fake.streaming_app()) as streaming, serving(fake.app()) as web:
+        fake.redirect_to = str(streaming.make_url("")).rstrip("/")
+        fake.streaming_base = fake.redirect_to.replace("http://", "ws://")
+        base = str(web.make_url("")).rstrip("/")
+        boosts = {i for i, s in enumerate(statuses) if is_reblog(s)}
+
+        def returnable() -> set[str]:  # what the stream sent plus what the backfill can
+            return {
+                s["uri"] for i, s in enumerate(statuses) if i not in boosts or i in fake.streamed
+            }
+
+        args = ["--source", f"mastodon:{base}", "--record", str(out)]
+        args += ["--state", str(tmp_path / "state.sqlite")]
+        async for run in start(args, {"GROUNDSWELL_MASTODON_TOKEN": "bot-token"}, tmp_path):
+            await wait_until(
+                lambda: fake.published >= 900 and len(recorded(out)) >= len(returnable())
+            )
+            _, body = await run.get("/readyz")
+            _, metrics = await run.get("/metrics")
+            await stop(run)
+    assert f'groundswell_source_backfill_failures_total{{source="mastodon:{base}"}} 0.0' in (
+        metrics.decode()
+    )
+    posts = recorded(out)
+    ids = [p["id"] for p in posts]
+    lost_boosts = boosts - fake.streamed
+    assert len(ids) == len(set(ids)) == 900 - len(lost_boosts)
+    assert set(ids) == returnable()
+    unstreamed = set(range(900)) - fake.streamed  # published while the stream was down
+    assert len(unstreamed) == 148  # 131 came back from the backfill ...
+    assert (len(boosts), len(lost_boosts)) == (100, 17)  # ... and 17 boosts could not
+    assert fake.redirects == 1  # the cross-host redirect, followed once with the token
+    assert fake.rest_calls
+    health = orjson.loads(body)["source_health"][f"mastodon:{base}"]
+    assert health["state"] == "connected"
+    assert health["reconnects"] == 4  # five connections: 4 gaps of 37 unstreamed statuses
+    assert health["backfill_failures"] == 0
+    locals_ = [p["author"] for p in posts if "remote.example" not in str(p["author"])]
+    assert len(locals_) > 700
+    assert all(str(a).endswith("@social.example") for a in locals_)

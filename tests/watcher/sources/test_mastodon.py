@@ -9,11 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import T0
-from tests.watcher.sources.fakes import FakeMastodon, mastodon_status, serving
+from tests.watcher.sources.fake_mastodon import FakeMastodon, mastodon_status
+from tests.watcher.sources.fakes import serving
 from tests.watcher.sources.helpers import Sleeps, collect, fast_backoff
 from tests.watcher.sources.test_jetstream import JSON
 from watcher.post import PostError
-from watcher.sources.mastodon import MastodonSource, SSEParser, parse_status
+from watcher.sources.mastodon import MastodonSource
+from watcher.sources.mastodon_wire import SSEParser, parse_status
 
 NOW = T0 + 86400.0
 pytestmark = pytest.mark.timeout(30)

@@ -76,3 +76,42 @@ def test_a_config_entry_gives_its_source_options(tmp_path: Path) -> None:
     )
     assert isinstance(rss, RssSource)
     assert rss.interval == 600
+
+
+def test_a_mastodon_entry_may_name_its_streaming_host_local_domain_and_stall_limit(
+    tmp_path: Path,
+) -> None:
+    entry = SourceEntry(
+        spec="mastodon:https://social.example",
+        streaming_url="wss://streaming.social.example",
+        local_domain="example.org",
+        stall_beats=5,
+    )
+    env = Environment.read({"GROUNDSWELL_MASTODON_TOKEN": "t"})
+    source = build_source(entry, env=env, cursors=lambda: CursorStore(tmp_path / "s.sqlite"))
+    assert isinstance(source, MastodonSource)
+    assert source.base == "https://social.example"  # REST stays on the web host
+    assert source.instance.streaming == "https://streaming.social.example"
+    assert source.instance.domain == "example.org"
+    assert source.stall_after == 75.0
+    bad = SourceEntry(spec="mastodon:https://social.example", streaming_url="streaming.example")
+    with pytest.raises(SourceSpecError, match=r"'streaming\.example' is not an http"):
+        build_source(bad, env=env, cursors=lambda: CursorStore(tmp_path / "s.sqlite"))
+
+
+def test_a_jetstream_entry_may_list_instances_to_fail_over_to(tmp_path: Path) -> None:
+    entry = SourceEntry(
+        spec="jetstream:wss://jetstream2.us-east.bsky.network/subscribe",
+        failover=("wss://jetstream1.us-west.bsky.network/subscribe",),
+    )
+    source = build_source(
+        entry, env=Environment(), cursors=lambda: CursorStore(tmp_path / "s.sqlite")
+    )
+    assert isinstance(source, JetstreamSource)
+    assert source.urls == [
+        "wss://jetstream2.us-east.bsky.network/subscribe",
+        "wss://jetstream1.us-west.bsky.network/subscribe",
+    ]
+    bad = SourceEntry(spec="jetstream:wss://js.example/subscribe", failover=("js2.example",))
+    with pytest.raises(SourceSpecError, match=r"'js2\.example' is not an http"):
+        build_source(bad, env=Environment(), cursors=lambda: CursorStore(tmp_path / "s.sqlite"))
