@@ -1,7 +1,6 @@
 """The deployment files: docker-compose.yml (validated by Debian's docker-compose 1.29),
-the Dockerfile (linted by hadolint), and Grafana's provisioning and dashboard.
-
-No Docker engine runs on these machines, so the image is never built or run here.
+the Dockerfile (linted by hadolint, and built and run where a Docker engine answers), and
+Grafana's provisioning and dashboard.
 """
 
 from __future__ import annotations
@@ -57,6 +56,9 @@ def test_groundswell_service_is_built_here_and_reads_secrets_from_env_file(
     ]  # fmt: skip
     assert "SLACK_BOT_TOKEN" in gs["environment"]  # from .env via env_file
     assert any(v.endswith(":/app/playbooks:ro") for v in gs["volumes"])
+    # state and outbox outlive the container: a named volume on the image's data directory
+    assert "groundswell-data:/data:rw" in gs["volumes"]
+    assert "groundswell-data" in compose["volumes"]
     check = " ".join(gs["healthcheck"]["test"])
     assert "http://127.0.0.1:9108/healthz" in check
 
@@ -100,6 +102,51 @@ def test_dockerfile_passes_hadolint_and_runs_as_non_root() -> None:
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users, "the Dockerfile must switch to a non-root USER"
     assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_the_image_keeps_its_files_in_a_data_directory_its_user_owns() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert "GROUNDSWELL_DATA_DIR=/data" in text
+    assert "mkdir /data && chown 10001:10001 /data" in text
+    assert 'VOLUME ["/data"]' in text
+
+
+def docker_engine() -> str:
+    """The docker client, or skip: building needs an engine, not only the client."""
+    docker = tool("docker", "install Docker to build the image")
+    done = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        pytest.skip(f"no Docker engine answers `docker info` ({why}): the image is not built")
+    return docker
+
+
+@pytest.mark.timeout(900)
+def test_the_image_builds_and_its_user_can_write_the_data_directory() -> None:
+    docker = docker_engine()
+    tag = "groundswell:test"
+    done = subprocess.run(
+        [docker, "build", "--quiet", "--tag", tag, str(REPO)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    probe = (
+        "import os, pathlib; from watcher.settings import read_environment; "
+        "d = read_environment().data_dir; (d / 'probe').write_text('ok'); "
+        "print(d, os.getuid())"
+    )
+    done = subprocess.run(
+        [docker, "run", "--rm", tag, "python", "-c", probe],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["/data", "10001"]
+    done = subprocess.run(
+        [docker, "run", "--rm", tag, "groundswell", "run", "--help"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "GROUNDSWELL_DATA_DIR" in done.stdout
 
 
 def test_hadolint_is_live(tmp_path: Path) -> None:
