@@ -6,6 +6,7 @@ Grafana's provisioning and dashboard.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.ops.conftest import DASHBOARD, DEPLOY, run, tool
+from watcher.service.collector import FAMILIES
 
 GRAFANA = DEPLOY / "grafana"
 
@@ -158,30 +160,72 @@ def test_hadolint_is_live(tmp_path: Path) -> None:
     assert "DL3007" in done.stdout  # "Using latest is prone to errors"
 
 
-def test_dashboard_refers_to_the_provisioned_datasource() -> None:
+def test_dashboard_picks_its_datasource_job_and_instance_from_variables() -> None:
     sources = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())
     (datasource,) = sources["datasources"]
     assert datasource["url"] == "http://prometheus:9090"
     board = json.loads(DASHBOARD.read_text())
     assert board["id"] is None
     assert board["uid"] == "groundswell-ops"
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert list(variables) == ["ds", "job", "instance", "source", "playbook"]
+    ds = variables["ds"]
+    assert (ds["type"], ds["query"]) == ("datasource", "prometheus")
+    assert ds["current"]["value"] == datasource["uid"]  # the provisioned one by default
     panels = [p for p in board["panels"] if p["type"] != "row"]
     used = {p["datasource"]["uid"] for p in panels}
     used |= {t["datasource"]["uid"] for p in panels for t in p["targets"]}
-    assert used == {datasource["uid"]}
+    used |= {v["datasource"]["uid"] for v in variables.values() if "datasource" in v}
+    used |= {a["datasource"]["uid"] for a in board["annotations"]["list"] if "expr" in a}
+    assert used == {"${ds}"}  # no hard-coded uid anywhere
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     titles = {p["title"] for p in panels}
     for wanted in (
         "Posts ingested per source",
         "Event-time lag",
+        "Failed sources",
         "Matched posts per playbook",
         "Burst score per playbook",
         "Campaign state per playbook",
+        "Detector strictness per playbook",
         "Delivery attempts, failures and retries",
+        "Outbox rows by status",
+        "Button feedback per playbook",
         "Queue fill between stages",
+        "Decision latency",
         "Playbook reloads",
     ):
         assert wanted in titles
     annotations = [a for a in board["annotations"]["list"] if "expr" in a]
     assert any("groundswell_alerts_total" in a["expr"] for a in annotations)
+
+
+def dashboard_exprs() -> list[tuple[str, str]]:
+    board = json.loads(DASHBOARD.read_text())
+    annotations = board["annotations"]["list"]
+    found = [(f"annotation {a['name']}", a["expr"]) for a in annotations if "expr" in a]
+    for panel in board["panels"]:
+        found += [(f"{panel['title']} {t['refId']}", t["expr"]) for t in panel.get("targets", [])]
+    return found
+
+
+def test_every_dashboard_query_follows_job_and_instance_and_keeps_instances_apart() -> None:
+    selector = re.compile(r"groundswell_\w+\{([^}]*)\}")
+    aggregate = re.compile(r"\b(sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\))?\s*\(")
+    for where, expr in dashboard_exprs():
+        for metric in re.finditer(r"groundswell_\w+", expr):
+            found = selector.match(expr, metric.start())
+            assert found, f"{where}: {metric[0]} has no selector"
+            assert 'job=~"$job", instance=~"$instance"' in found[1], where
+        for agg in aggregate.finditer(expr):  # summing across instances would merge them
+            assert "instance" in (agg[2] or ""), f"{where}: {agg[0]} merges instances"
+
+
+def test_panels_with_a_playbook_or_source_label_honour_the_variable() -> None:
+    labels = {f"groundswell_{name}": names for name, (_, _, names) in FAMILIES.items()}
+    for where, expr in dashboard_exprs():
+        for found in re.finditer(r"(groundswell_\w+?)(?:_total|_bucket)?\{([^}]*)\}", expr):
+            for label in ("playbook", "source"):
+                if label in labels.get(found[1], ()):
+                    assert f'{label}=~"${label}"' in found[2], f"{where}: ignores ${label}"
