@@ -2,7 +2,8 @@
 
 `model` (the closed pydantic models and loading), `yamlmarks` (safe YAML that remembers
 where each key came from), `explain` (validation errors in plain words), `lint` (mistakes a
-schema cannot see) and `reload` (hot reload that keeps the last good set running).
+schema cannot see), `reload` (hot reload that keeps the last good set running) and
+`reference` (the README's key table, generated from the schema).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ __all__ = [
     "explain",
     "lint",
     "model",
+    "reference",
     "reload",
     "yamlmarks",
 ]
