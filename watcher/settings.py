@@ -18,6 +18,11 @@ The config file is YAML (not a playbook); every `ServiceOptions` field may be se
     record: posts.ndjson                   # append every admitted post here
     state: groundswell-state.sqlite        # detector state and resume cursors
 
+Unless `state` and `outbox` are given, a service watching real feeds keeps both in its data
+directory: `$GROUNDSWELL_DATA_DIR`, `./data` by default (`/data` in the Docker image, a named
+volume in docker-compose.yml). `prepare_data_dir` creates it at start and proves it writable,
+so a read-only or misplaced one is one error line, not a SQLite traceback.
+
 Its mistakes are reported as `file:line:col: message`, in the plain words playbook errors use
 (`watcher/playbooks/explain.py`), one problem per line.
 """
@@ -25,6 +30,7 @@ Its mistakes are reported as `file:line:col: message`, in the plain words playbo
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,13 +42,15 @@ from watcher.playbooks.explain import Loc, dotted, explain
 from watcher.playbooks.reload import DEBOUNCE_MS
 from watcher.playbooks.yamlmarks import YamlError, load_marked
 from watcher.service.supervisor import FIREHOSE_BUFFER
-from watcher.sources.cursors import DEFAULT_STATE
 
 __all__ = [
+    "DATA_DIR_VARIABLE",
+    "DEFAULT_DATA_DIR",
     "DEFAULT_OUTBOX",
     "DEFAULT_PLAYBOOKS",
     "DEFAULT_SLACK_API",
     "DEFAULT_STATE",
+    "DataDirError",
     "Environment",
     "HttpSettings",
     "ServiceFile",
@@ -51,11 +59,17 @@ __all__ = [
     "SettingsError",
     "SourceEntry",
     "load_service_file",
+    "prepare_data_dir",
     "read_environment",
     "resolve",
 ]
 
 DEFAULT_PLAYBOOKS = Path("playbooks")
+#: The variable naming the data directory, and where it is when the variable is unset.
+DATA_DIR_VARIABLE = "GROUNDSWELL_DATA_DIR"
+DEFAULT_DATA_DIR = Path("data")
+#: The state and outbox files' names inside the data directory.
+DEFAULT_STATE = Path("groundswell-state.sqlite")
 DEFAULT_OUTBOX = Path("groundswell-outbox.sqlite3")
 DEFAULT_SLACK_API = "https://slack.com/api/"
 
@@ -68,6 +82,12 @@ class SettingsError(GroundswellError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = tuple(problems)
+
+
+class DataDirError(SettingsError):
+    """The data directory cannot be created or written."""
+
+    what = "data directory"
 
 
 class _Model(BaseModel):
@@ -131,13 +151,13 @@ class ServiceOptions(_Model):
     state: Path | None = Field(
         None,
         description="SQLite file for detector state and feed cursors, checkpointed and "
-        f"restored at start. Unset: `run` uses {DEFAULT_STATE} (the demo a throwaway one), "
-        "and a service built without one keeps no state.",
+        f"restored at start. Unset: `run` uses {DEFAULT_STATE} in the data directory (the "
+        "demo a throwaway one), and a service built without one keeps no state.",
     )
     outbox: Path | None = Field(
         None,
         description="SQLite file for the delivery outbox, Slack threads and button feedback. "
-        f"Unset: {DEFAULT_OUTBOX} (the demo keeps a throwaway one).",
+        f"Unset: {DEFAULT_OUTBOX} in the data directory (the demo keeps a throwaway one).",
     )
     reload: bool = Field(True, description="Watch the playbooks and put valid edits live.")
     reload_debounce_ms: int = Field(
@@ -186,6 +206,10 @@ class Environment(_Model):
     reddit_user_agent: str | None = Field(
         None, description="User-Agent for Reddit, unless a source gives its own."
     )
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        description="Directory for the state and outbox files that are not given explicitly.",
+    )
     variables: Mapping[str, str] = Field(  # tokens among them: kept out of reprs and logs
         default_factory=dict,
         repr=False,
@@ -200,6 +224,7 @@ class Environment(_Model):
         "slack_app_token": "SLACK_APP_TOKEN",
         "reddit_url": "GROUNDSWELL_REDDIT_URL",
         "reddit_user_agent": "GROUNDSWELL_REDDIT_USER_AGENT",
+        "data_dir": DATA_DIR_VARIABLE,
     }
 
     @classmethod
@@ -224,6 +249,39 @@ class Settings(ServiceOptions):
     def watched(self) -> tuple[Path, ...]:
         """The playbook paths to hot-reload from (none with `reload` off)."""
         return self.playbooks if self.reload else ()
+
+    def in_data_dir(self) -> Settings:
+        """These settings with an unset `state` and `outbox` put in the data directory."""
+        folder = self.env.data_dir
+        return self.model_copy(
+            update={
+                "state": self.state or folder / DEFAULT_STATE,
+                "outbox": self.outbox or folder / DEFAULT_OUTBOX,
+            }
+        )
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory if the state or outbox file is in it, and prove it writable.
+
+    Raises `DataDirError` naming the directory and the reason: a SQLite "unable to open
+    database file" later says neither.
+    """
+    folder = settings.env.data_dir
+    if folder not in {p.parent for p in (settings.state, settings.outbox) if p is not None}:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # a real write: access() can be wrong (NFS)
+            pass
+    except OSError as exc:
+        raise DataDirError(
+            [
+                f"{folder} (${DATA_DIR_VARIABLE}) cannot be created or written: "
+                f"{exc.strerror or exc}; set {DATA_DIR_VARIABLE} to a writable directory "
+                "or give --state and --outbox"
+            ]
+        ) from None
 
 
 def _explained(exc: ValidationError, root: type[BaseModel]) -> list[tuple[Loc, bool, str]]:

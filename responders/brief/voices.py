@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from responders.alert import BriefItem, Surge, VoiceCandidate
 from responders.params import Voice, VoiceDiscovery
 
+#: How a voice's `why` starts: listed by the playbook, or found in the surge. Readers (the
+#: console) group voices by it.
+LISTED = "in the playbook: "
+FOUND = "found in the surge: "
+
 #: Above this share of its engagers on one post, an account's reach is one post's reach.
 ONE_POST_SHARE = 0.8
 
@@ -25,7 +30,7 @@ def _norm(account: str) -> str:
 
 
 def listed_voices(voices: Sequence[Voice]) -> tuple[BriefItem, ...]:
-    return tuple(BriefItem(v.name, f"in the playbook: {v.why}", detail=v.handle) for v in voices)
+    return tuple(BriefItem(v.name, f"{LISTED}{v.why}", detail=v.handle) for v in voices)
 
 
 def standing(candidate: VoiceCandidate, rule: VoiceDiscovery) -> str:
@@ -66,7 +71,7 @@ def find_voices(
         if not why:
             continue
         reason = (
-            f"found in the surge: {c.engagers:,} people reshared or replied to its posts; "
+            f"{FOUND}{c.engagers:,} people reshared or replied to its posts; "
             f"spoke on this issue before; {why}"
         )
         found.append(BriefItem(c.account, reason, url=c.url))

@@ -1,12 +1,20 @@
-"""Print the alert and its brief for a person reading a terminal."""
+"""Print the alert and its brief for a person reading a terminal.
+
+Each brief item is one line: `N. title — detail <url> (why)`, so a resource's title and
+summary stay apart. Voices are grouped under the playbook's list and those found in the
+surge, instead of each repeating where it came from. Times are shown to the minute in UTC.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
-from responders.alert import Alert, BriefItem, rfc3339
+from responders.alert import Alert, BriefItem
 from responders.base import Delivery
+from responders.brief.voices import FOUND, LISTED
 
 _BOLD, _DIM, _RED, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[0m"
 
@@ -14,6 +22,11 @@ _BOLD, _DIM, _RED, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[31m", "\033[33m
 def _clip(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _when(moment: datetime) -> str:
+    """`2009-10-12 21:40 UTC`: a reader needs the minute, not the microsecond."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def render(alert: Alert, *, colour: bool = False) -> str:
@@ -31,9 +44,10 @@ def render(alert: Alert, *, colour: bool = False) -> str:
     lines = [
         style(_BOLD + (_RED if s.kind == "new" else _YELLOW), f"▲ {head}: {s.playbook}")
         + f"  [{s.state}]  {s.campaign_id}",
-        f"  at {rfc3339(s.fired_at)} (onset ~{rfc3339(s.onset)})",
-        f"  {s.posts} posts from {s.distinct_authors} people; top account "
-        f"{s.top_author_share:.0%} of posts",
+        f"  at {_when(s.fired_at)} (onset ~{_when(s.onset)})",
+        f"  {s.posts} posts from {s.distinct_authors} people"
+        # no share without posts or author data: "0% of posts" would claim a measurement
+        + (f"; top account {s.top_author_share:.0%} of posts" if s.top_author_share > 0 else ""),
         f"  rate {s.rate:.1f}/{s.bucket_minutes}min vs baseline {s.baseline:.1f} "
         f"(×{ratio:.1f}, significance {s.score:.1f}, growth ×{s.growth:.1f})",
         "  terms: " + ", ".join(f"{t} ({n})" for t, n in s.terms),
@@ -43,33 +57,49 @@ def render(alert: Alert, *, colour: bool = False) -> str:
     if s.emerging_terms:
         lines.append("  emerging: " + ", ".join(s.emerging_terms))
     if s.sources:
-        lines.append(
-            "  sources: " + ", ".join(f"{name} since {rfc3339(t)}" for name, t in s.sources)
-        )
+        lines.append("  sources: " + ", ".join(f"{name} since {_when(t)}" for name, t in s.sources))
     lines.extend(
         style(_DIM, f"  · {p.author}: {_clip(p.text, 100)} {p.url}".rstrip()) for p in s.samples
     )
     if s.kind == "update":  # the brief went out with the `new` alert; updates stay short
         return "\n".join(lines)
-    for title, items in (
-        ("Ready resources", alert.brief.resources),
-        ("Other authoritative voices", alert.brief.voices),
-        ("Offers of support", alert.brief.offers),
-    ):
-        lines.append(style(_BOLD, f"  {title}:"))
-        lines.extend(_item_line(i, n) for n, i in enumerate(items, 1))
-        if not items:
-            lines.append("    (none in the playbook)")
+    brief = alert.brief
+    lines.append(style(_BOLD, "  Ready resources:"))
+    lines.extend(_items(brief.resources))
+    lines.append(style(_BOLD, "  Other authoritative voices:"))
+    listed = [_unprefixed(v, LISTED) for v in brief.voices if v.why.startswith(LISTED)]
+    found = [_unprefixed(v, FOUND) for v in brief.voices if v.why.startswith(FOUND)]
+    other = [v for v in brief.voices if not v.why.startswith((LISTED, FOUND))]
+    for heading, voices in (("in the playbook", listed), ("found in the surge", found)):
+        if voices:
+            lines.append(f"    {heading}:")
+            lines.extend(_items(voices, indent="      "))
+    if other or not brief.voices:
+        lines.extend(_items(other))
+    lines.append(style(_BOLD, "  Offers of support:"))
+    lines.extend(_items(brief.offers))
     return "\n".join(lines)
 
 
-def _item_line(item: BriefItem, n: int) -> str:
-    parts = [f"    {n}. {item.title}"]
+def _unprefixed(item: BriefItem, prefix: str) -> BriefItem:
+    return BriefItem(item.title, item.why.removeprefix(prefix), item.url, item.detail)
+
+
+def _items(items: Sequence[BriefItem], *, indent: str = "    ") -> list[str]:
+    """Numbered lines, or a line saying the playbook lists none."""
+    if not items:
+        return [f"{indent}(none in the playbook)"]
+    return [_item_line(item, n, indent) for n, item in enumerate(items, 1)]
+
+
+def _item_line(item: BriefItem, n: int, indent: str) -> str:
+    parts = [f"{indent}{n}. {item.title}"]
     if item.detail:
-        parts.append(f" {_clip(item.detail, 80)}")
+        parts.append(f" — {_clip(item.detail, 80)}")
     if item.url:
         parts.append(f" <{item.url}>")
-    parts.append(f" — {item.why}")
+    if item.why:
+        parts.append(f" ({item.why})")
     return "".join(parts)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -22,8 +24,9 @@ from watcher.playbooks.model import Playbook
 from watcher.service.metrics import Metrics
 from watcher.service.service import Service
 from watcher.settings import HttpSettings, Settings
-from watcher.sources.base import SourceHealth
-from watcher.sources.replay import ReplaySource
+from watcher.sources.base import Source, SourceHealth
+from watcher.sources.follow import FollowSource
+from watcher.sources.replay import ReplaySource, file_lines
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
@@ -198,6 +201,44 @@ def test_the_exposition_passes_promtool_naming_lints(promtool: str, live: Live) 
     m.observe_delivery("slack", "sent")
     m.observe_outbox_store({"pending": 1}, {("waste", "ack"): 1}, {("slack", "retried"): 1})
     run(promtool, "check", "metrics", stdin=generate_latest(m.registry).decode())
+
+
+async def readyz(service: Service) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{service.port}/readyz") as resp,
+    ):
+        body: dict[str, Any] = orjson.loads(await resp.read())
+        return resp.status, body
+
+
+@pytest.mark.parametrize("follow", [False, True], ids=["replay", "follow"])
+async def test_readyz_shows_a_file_source_reading_while_it_reads(
+    mini_playbook: Playbook, make_post: PostFactory, tmp_path: Path, follow: bool
+) -> None:
+    # a paced replay: the second post is an hour of event time away, so it waits in between
+    posts = tmp_path / "posts.ndjson"
+    posts.write_bytes(
+        b"\n".join(lines([make_post(T0 + i * 3600, "toxic waste") for i in range(2)])) + b"\n"
+    )
+    source: Source = (
+        FollowSource("file", posts, poll=0.05)
+        if follow
+        else ReplaySource("file", file_lines(posts), speed=1.0)
+    )
+    service = Service(
+        [mini_playbook], [source], [ConsoleResponder()], Settings(http=HttpSettings(port=0))
+    )
+    stop = asyncio.Event()
+    async with service:
+        runner = asyncio.create_task(service.run(stop))
+        await wait_for(lambda: source.health.last_event is not None)
+        status, body = await readyz(service)
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+    assert status == 200
+    assert body["sources"] == {"file": True}
+    assert body["source_health"]["file"]["state"] == ("connected" if follow else "replaying")
 
 
 async def test_readyz_fails_once_every_source_has_finished(

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from responders.alert import Alert, SamplePost, Surge
+from responders.alert import Alert, Brief, BriefItem, SamplePost, Surge
 from responders.brief.brief import build_brief
+from responders.brief.voices import FOUND
 from responders.channels.console import ConsoleResponder, render
 from responders.channels.ndjson import NdjsonResponder
 from responders.params import Offer, Resource, RespondParams, Voice
@@ -55,20 +56,59 @@ def test_brief_puts_resources_matching_the_surge_first_and_says_why() -> None:
 
 
 def test_console_shows_facts_then_the_three_lists() -> None:
-    text = render(ALERT)
-    assert (
-        text.splitlines()[0] == "▲ NEW CAMPAIGN: toxic-waste  [emerging]  toxic-waste-20091012-2120"
+    # microseconds in the event times, a resource with a summary, a voice found in the surge
+    surge = replace(SURGE, fired_at=NOW.replace(second=7, microsecond=123456))
+    brief = replace(
+        ALERT.brief,
+        resources=(
+            replace(ALERT.brief.resources[0], detail="What a super-injunction does and does not"),
+            *ALERT.brief.resources[1:],
+        ),
+        voices=(
+            *ALERT.brief.voices,
+            BriefItem(
+                "reporter@news.example",
+                f"{FOUND}120 people reshared or replied to its posts; 52,000 followers",
+                url="https://news.example/@reporter",
+            ),
+        ),
     )
-    assert "60 posts from 55 people; top account 3% of posts" in text
-    assert "emerging: carterruck" in text
-    assert "surging: gag order" in text
-    assert "· ann@m.example: Gagged! #trafigura https://m.example/1" in text
-    order = [
-        text.index(h)
-        for h in ("Ready resources:", "Other authoritative voices:", "Offers of support:")
-    ]
-    assert order == sorted(order)
-    assert "\033[" not in text
+    assert render(Alert(surge, brief)) == "\n".join(
+        [
+            "▲ NEW CAMPAIGN: toxic-waste  [emerging]  toxic-waste-20091012-2120",
+            "  at 2009-10-12 21:40 UTC (onset ~2009-10-12 21:20 UTC)",
+            "  60 posts from 55 people; top account 3% of posts",
+            "  rate 13.6/5min vs baseline 0.8 (×17.0, significance 6.1, growth ×3.0)",
+            "  terms: gag order (17), toxic waste (12)",
+            "  surging: gag order",
+            "  emerging: carterruck",
+            "  sources: mastodon since 2009-10-12 21:40 UTC",
+            "  · ann@m.example: Gagged! #trafigura https://m.example/1",
+            "  Ready resources:",
+            "    1. Gag orders, explained — What a super-injunction does and does not "
+            "<https://ngo.example/gag> (covers gag order)",
+            "    2. Annual review <https://ngo.example/annual> (ready to share on this issue)",
+            "  Other authoritative voices:",
+            "    in the playbook:",
+            "      1. Media Law Clinic — @clinic@law.example (free legal advice)",
+            "    found in the surge:",
+            "      1. reporter@news.example <https://news.example/@reporter> (120 people "
+            "reshared or replied to its posts; 52,000 followers)",
+            "  Offers of support:",
+            "    1. Meeting room — Seats 40 (for: venue)",
+        ]
+    )
+
+
+def test_an_empty_brief_says_so_under_each_heading() -> None:
+    text = render(Alert(SURGE, Brief()))
+    assert text.split("  Ready resources:\n")[1] == (
+        "    (none in the playbook)\n"
+        "  Other authoritative voices:\n"
+        "    (none in the playbook)\n"
+        "  Offers of support:\n"
+        "    (none in the playbook)"
+    )
 
 
 def test_updates_are_short_and_colour_only_on_request() -> None:
@@ -77,6 +117,16 @@ def test_updates_are_short_and_colour_only_on_request() -> None:
     assert "CAMPAIGN UPDATE" in text
     assert "Ready resources" not in text
     assert "\033[1m" in text
+    assert "\033[" not in render(update)
+
+
+def test_an_update_without_author_data_claims_no_top_account_share() -> None:
+    quiet = Alert(
+        replace(SURGE, kind="update", state="subsiding", posts=0, distinct_authors=0,
+                top_author_share=0.0),
+        ALERT.brief,
+    )  # fmt: skip
+    assert render(quiet).splitlines()[2] == "  0 posts from 0 people"
 
 
 async def test_console_responder_writes_to_its_stream() -> None:

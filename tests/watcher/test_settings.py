@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import PLAYBOOKS
 from watcher.cli import main
 from watcher.settings import (
+    DATA_DIR_VARIABLE,
+    DEFAULT_DATA_DIR,
     DEFAULT_PLAYBOOKS,
     Environment,
     HttpSettings,
     Settings,
     SettingsError,
     load_service_file,
+    prepare_data_dir,
     resolve,
 )
 
@@ -124,3 +129,40 @@ def test_run_reports_a_bad_config_and_a_bad_source(
     assert capsys.readouterr().err == f"{bad}:1:10: `sources`: needs at least 1 entry\n"
     assert main(["run", "--source", "twitter:x"]) == 2
     assert "expected one of" in caplog.text
+
+
+def test_the_data_directory_comes_from_the_environment_and_holds_state_and_outbox(
+    tmp_path: Path,
+) -> None:
+    assert Environment.read({}).data_dir == DEFAULT_DATA_DIR == Path("data")
+    env = Environment.read({DATA_DIR_VARIABLE: str(tmp_path / "a" / "b")})
+    placed = resolve(None, sources=["file:x.ndjson"], env=env).in_data_dir()
+    assert placed.state == tmp_path / "a" / "b" / "groundswell-state.sqlite"
+    assert placed.outbox == tmp_path / "a" / "b" / "groundswell-outbox.sqlite3"
+    given = resolve(None, flags={"state": tmp_path / "s.db"}, env=env).in_data_dir()
+    assert given.state == tmp_path / "s.db"  # a file given explicitly stays where it was put
+    prepare_data_dir(placed)
+    assert (tmp_path / "a" / "b").is_dir()
+    assert list((tmp_path / "a" / "b").iterdir()) == []  # the write probe leaves nothing
+
+
+def test_a_data_directory_that_cannot_be_created_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "posts.ndjson").write_text("")
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / "a-file" / "data"  # under a regular file: fails even for root
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(folder))
+    source = f"file:{tmp_path / 'posts.ndjson'}"
+    assert main(["run", "--source", source, "--playbooks", str(PLAYBOOKS)]) == 2
+    assert capsys.readouterr().err == (
+        f"groundswell: data directory: {folder} ($GROUNDSWELL_DATA_DIR) cannot be created or "
+        "written: Not a directory; set GROUNDSWELL_DATA_DIR to a writable directory or give "
+        "--state and --outbox\n"
+    )
+    env = Environment.read(dict(os.environ))
+    with pytest.raises(SettingsError):
+        prepare_data_dir(resolve(None, sources=[source], env=env).in_data_dir())
+    # with both files given elsewhere the data directory is not used, so not checked
+    flags = {"state": tmp_path / "s.db", "outbox": tmp_path / "o.db"}
+    prepare_data_dir(resolve(None, sources=[source], flags=flags, env=env).in_data_dir())

@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         metavar="FILE",
         help="SQLite file for detector state and feed cursors, checkpointed every minute and "
-        f"on shutdown and restored at start ({DEFAULT_STATE}; the demo keeps a "
-        "throwaway one)",
+        f"on shutdown and restored at start ({DEFAULT_STATE} in $GROUNDSWELL_DATA_DIR, "
+        "./data by default; the demo keeps a throwaway one)",
     )
     run.add_argument(
         "--http-port", type=int, default=None, help=f"port for /metrics ({_HTTP.port})"
@@ -87,7 +87,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--outbox",
         type=Path,
         help="SQLite file for the delivery outbox, Slack threads and button feedback "
-        f"({DEFAULT_OUTBOX}; the demo keeps a throwaway one)",
+        f"({DEFAULT_OUTBOX} in $GROUNDSWELL_DATA_DIR, ./data by default; the demo keeps a "
+        "throwaway one)",
     )
     run.add_argument(
         "--strict",

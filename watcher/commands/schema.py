@@ -1,4 +1,5 @@
-"""`groundswell schema`: regenerate the playbook JSON Schema that editors use."""
+"""`groundswell schema`: regenerate the playbook JSON Schema that editors use, and with
+`--readme FILE` the key reference in that README."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import orjson
 
 from watcher.commands.common import DEFAULT_PLAYBOOKS, check_output
 from watcher.playbooks.model import Playbook
+from watcher.playbooks.reference import KeyTableError, with_reference
 
 SCHEMA_PATH = DEFAULT_PLAYBOOKS / "schema.json"
 
@@ -25,10 +27,24 @@ def playbook_schema() -> bytes:
 def cmd_schema(args: argparse.Namespace) -> int:
     check_output(args.out).write_bytes(playbook_schema())
     print(f"schema: wrote {args.out}", file=sys.stderr)
+    if args.readme is not None:
+        try:
+            text = args.readme.read_text(encoding="utf-8")
+            args.readme.write_text(with_reference(text, Playbook.model_json_schema()), "utf-8")
+        except (OSError, KeyTableError) as exc:
+            print(f"groundswell: schema: {args.readme}: {exc}", file=sys.stderr)
+            return 2
+        print(f"schema: rewrote the playbook keys in {args.readme}", file=sys.stderr)
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema = sub.add_parser("schema", help="regenerate the playbook JSON Schema for editors")
     schema.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"({SCHEMA_PATH})")
+    schema.add_argument(
+        "--readme",
+        type=Path,
+        metavar="FILE",
+        help="also rewrite the playbook key table in FILE (README.md), between its markers",
+    )
     schema.set_defaults(func=cmd_schema)

@@ -2,8 +2,9 @@
 
 `model` (the closed pydantic models and loading), `yamlmarks` (safe YAML that remembers
 where each key came from), `explain` (validation errors in plain words), `lint` (mistakes a
-schema cannot see), `findings` (each problem's severity, and the set that can run) and
-`reload` (hot reload that keeps the last good set running).
+schema cannot see), `findings` (each problem's severity, and the set that can run),
+`reload` (hot reload that keeps the last good set running) and `reference` (the README's
+key table, generated from the schema).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = [
     "findings",
     "lint",
     "model",
+    "reference",
     "reload",
     "yamlmarks",
 ]

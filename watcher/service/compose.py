@@ -27,9 +27,9 @@ from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
 from watcher.service.service import Service, Wiring, install_signal_handlers
-from watcher.settings import DEFAULT_OUTBOX, Settings
+from watcher.settings import DataDirError, Settings, prepare_data_dir
 from watcher.sources.base import Source
-from watcher.sources.cursors import DEFAULT_STATE, CursorStore
+from watcher.sources.cursors import CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
 from watcher.sources.specs import SourceSpecError, build_source
 
@@ -58,15 +58,11 @@ class StoreError(GroundswellError):
 
 def check_stores(settings: Settings) -> None:
     """Refuse to start when the state, the outbox or the record could not be written, saying
-    which and why, rather than failing inside SQLite at the first write (or as a traceback)."""
-    demo = not settings.sources  # the demo keeps throwaway ones unless told otherwise
-    stores: tuple[tuple[str, Path | None, Path | None], ...] = (
-        ("--state", settings.state, DEFAULT_STATE),
-        ("--outbox", settings.outbox, DEFAULT_OUTBOX),
-        ("--record", settings.record, None),
-    )
-    for flag, given, default in stores:
-        path = given or (None if demo else default)
+    which and why, rather than failing inside SQLite at the first write (or as a traceback).
+    Real feeds have their state and outbox in the data directory by now; the demo keeps
+    throwaway ones unless told otherwise."""
+    stores = (("--state", settings.state), ("--outbox", settings.outbox))
+    for flag, path in (*stores, ("--record", settings.record)):
         if path is None:
             continue
         folder = path.parent
@@ -82,25 +78,33 @@ async def run_service(
 ) -> int:
     """Run until SIGINT or SIGTERM; 0 after a clean stop, 2 when it cannot start.
 
-    `skipped` names the playbook files left out for their errors (shown on /readyz).
+    `skipped` names the playbook files left out for their errors (shown on /readyz). Raises
+    `DataDirError` when real feeds would keep their files in an unusable data directory, and
+    `StoreError` when a state, outbox or record file cannot be written.
     """
-    check_stores(settings)
+    if settings.sources:  # the demo keeps throwaway files instead (see `_serve`)
+        settings = settings.in_data_dir()
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
 
         def cursors() -> CursorStore:  # opened only when a source keeps a cursor
             if not store:
-                state = settings.state or DEFAULT_STATE
-                store.append(stack.enter_context(contextlib.closing(CursorStore(state))))
+                assert settings.state is not None
+                prepare_data_dir(settings)
+                store.append(stack.enter_context(contextlib.closing(CursorStore(settings.state))))
             return store[0]
 
         try:
             sources = [
                 build_source(entry, env=settings.env, cursors=cursors) for entry in settings.sources
             ]
+        except DataDirError:
+            raise
         except (SourceSpecError, ValueError) as exc:
             log.error("%s", exc)
             return 2
+        prepare_data_dir(settings)  # after the specs: a typo in one creates no directory
+        check_stores(settings)
         recorder = stack.enter_context(Recorder(settings.record)) if settings.record else None
         return await _serve(playbooks, sources, settings, recorder, skipped)
 
@@ -128,10 +132,10 @@ async def _serve(
                     "outbox": settings.outbox or Path(tmp) / "demo-outbox.sqlite3",
                 }
             )
-        settings = settings.model_copy(update={"state": settings.state or DEFAULT_STATE})
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        outbox = settings.outbox or DEFAULT_OUTBOX
+        outbox = settings.outbox
+        assert outbox is not None
         config = DeliveryConfig.from_environment(settings.env, outbox, sys.stdout)
         delivery = build_delivery(playbooks, config)
         routes = []

@@ -48,7 +48,9 @@ class SourceHealth:
     last_event: float | None = None  # created_at of the newest post, epoch seconds
     last_error: str = ""
     # Live feeds (watcher/sources/retry.py and the supervisor) also keep these:
-    state: str = "starting"  # connecting, connected, backoff, rate_limited, failed, finished
+    # starting, connecting, connected, backoff, rate_limited, failed, finished; a replay
+    # shows replaying while it reads, a followed file connected
+    state: str = "starting"
     duplicates: int = 0  # posts seen before (reconnect overlap, backfill, cross-source)
     dropped: int = 0  # oldest posts dropped from a firehose's buffer under overload
     gaps: int = 0  # resumes beyond what the server keeps: posts were lost

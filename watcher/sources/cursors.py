@@ -9,8 +9,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-DEFAULT_STATE = Path("groundswell-state.sqlite")
-
 
 class CursorStore:
     """One integer cursor per source key, written in small WAL transactions."""

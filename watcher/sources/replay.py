@@ -38,6 +38,7 @@ class ReplaySource(Source):
     async def stream(self) -> AsyncIterator[list[Post]]:
         loop = asyncio.get_running_loop()
         self.health.connected = True
+        self.health.state = "replaying"  # reading, paced or not, until `finished`
         batch: list[Post] = []
         anchor: tuple[float, float] | None = None  # (event time, loop time) when pacing began
         first: float | None = None
