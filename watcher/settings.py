@@ -20,8 +20,8 @@ The config file is YAML (not a playbook); every `ServiceOptions` field may be se
 
 Unless `state` and `outbox` are given, a service watching real feeds keeps both in its data
 directory: `$GROUNDSWELL_DATA_DIR`, `./data` by default (`/data` in the Docker image, a named
-volume in docker-compose.yml). `prepare_data_dir` creates it at start and proves it writable,
-so a read-only or misplaced one is one error line, not a SQLite traceback.
+volume in docker-compose.yml). `watcher/service/stores.py` creates it at start and proves it
+writable, so a read-only or misplaced one is one error line, not a SQLite traceback.
 
 Its mistakes are reported as `file:line:col: message`, in the plain words playbook errors use
 (`watcher/playbooks/explain.py`), one problem per line.
@@ -30,7 +30,6 @@ Its mistakes are reported as `file:line:col: message`, in the plain words playbo
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,7 +49,6 @@ __all__ = [
     "DEFAULT_PLAYBOOKS",
     "DEFAULT_SLACK_API",
     "DEFAULT_STATE",
-    "DataDirError",
     "Environment",
     "HttpSettings",
     "ServiceFile",
@@ -59,7 +57,6 @@ __all__ = [
     "SettingsError",
     "SourceEntry",
     "load_service_file",
-    "prepare_data_dir",
     "read_environment",
     "resolve",
 ]
@@ -82,12 +79,6 @@ class SettingsError(GroundswellError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = tuple(problems)
-
-
-class DataDirError(SettingsError):
-    """The data directory cannot be created or written."""
-
-    what = "data directory"
 
 
 class _Model(BaseModel):
@@ -259,29 +250,6 @@ class Settings(ServiceOptions):
                 "outbox": self.outbox or folder / DEFAULT_OUTBOX,
             }
         )
-
-
-def prepare_data_dir(settings: Settings) -> None:
-    """Create the data directory if the state or outbox file is in it, and prove it writable.
-
-    Raises `DataDirError` naming the directory and the reason: a SQLite "unable to open
-    database file" later says neither.
-    """
-    folder = settings.env.data_dir
-    if folder not in {p.parent for p in (settings.state, settings.outbox) if p is not None}:
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):  # a real write: access() can be wrong (NFS)
-            pass
-    except OSError as exc:
-        raise DataDirError(
-            [
-                f"{folder} (${DATA_DIR_VARIABLE}) cannot be created or written: "
-                f"{exc.strerror or exc}; set {DATA_DIR_VARIABLE} to a writable directory "
-                "or give --state and --outbox"
-            ]
-        ) from None
 
 
 def _explained(exc: ValidationError, root: type[BaseModel]) -> list[tuple[Loc, bool, str]]:

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import PLAYBOOKS
 from watcher.cli import main
+from watcher.service.stores import prepare_data_dir
 from watcher.settings import (
     DATA_DIR_VARIABLE,
     DEFAULT_DATA_DIR,
@@ -16,7 +17,6 @@ from watcher.settings import (
     Settings,
     SettingsError,
     load_service_file,
-    prepare_data_dir,
     resolve,
 )
 

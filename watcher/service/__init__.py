@@ -3,8 +3,9 @@
 `service` (the stages and their ordered shutdown), `compose` (building it from settings, and
 the demo), `delivery` (channels and the outbox dispatcher from settings), `checkpoint`
 (detector state in SQLite), `feedback` ("Not a campaign" clicks back to the detectors),
-`record` (`--record`), `supervisor` (each source's task: restarts, the firehose buffer),
-`metrics` and `collector` (Prometheus metrics read live at scrape).
+`record` (`--record`), `stores` (the data directory and every file, checked at start),
+`supervisor` (each source's task: restarts, the firehose buffer), `metrics` and `collector`
+(Prometheus metrics read live at scrape).
 """
 
 from __future__ import annotations
@@ -18,5 +19,6 @@ __all__ = [
     "metrics",
     "record",
     "service",
+    "stores",
     "supervisor",
 ]

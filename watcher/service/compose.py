@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from watcher.errors import GroundswellError
 from watcher.http.slack import PATH as ACTIONS_PATH
 from watcher.http.slack import actions_route
 from watcher.http.socket_mode import SocketModeError, start_socket_mode
@@ -27,7 +25,8 @@ from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
 from watcher.service.service import Service, Wiring, install_signal_handlers
-from watcher.settings import DataDirError, Settings, prepare_data_dir
+from watcher.service.stores import DataDirError, prepare_stores
+from watcher.settings import Settings
 from watcher.sources.base import Source
 from watcher.sources.cursors import CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
@@ -50,29 +49,6 @@ def demo_source(workdir: Path) -> Source:
     return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=DEMO_BACKFILL_S)
 
 
-class StoreError(GroundswellError):
-    """The state, outbox or record file cannot be kept where the settings say."""
-
-    what = "storage"
-
-
-def check_stores(settings: Settings) -> None:
-    """Refuse to start when the state, the outbox or the record could not be written, saying
-    which and why, rather than failing inside SQLite at the first write (or as a traceback).
-    Real feeds have their state and outbox in the data directory by now; the demo keeps
-    throwaway ones unless told otherwise."""
-    stores = (("--state", settings.state), ("--outbox", settings.outbox))
-    for flag, path in (*stores, ("--record", settings.record)):
-        if path is None:
-            continue
-        folder = path.parent
-        if not folder.is_dir():
-            why = "is not a folder" if folder.exists() else "does not exist"
-            raise StoreError(f"{flag} {path}: the folder {folder} {why}; create it first")
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise StoreError(f"{flag} {path}: not writable by this user; fix its permissions")
-
-
 async def run_service(
     playbooks: Sequence[Playbook], settings: Settings, *, skipped: Sequence[str] = ()
 ) -> int:
@@ -90,7 +66,7 @@ async def run_service(
         def cursors() -> CursorStore:  # opened only when a source keeps a cursor
             if not store:
                 assert settings.state is not None
-                prepare_data_dir(settings)
+                prepare_stores(settings)
                 store.append(stack.enter_context(contextlib.closing(CursorStore(settings.state))))
             return store[0]
 
@@ -103,8 +79,7 @@ async def run_service(
         except (SourceSpecError, ValueError) as exc:
             log.error("%s", exc)
             return 2
-        prepare_data_dir(settings)  # after the specs: a typo in one creates no directory
-        check_stores(settings)
+        prepare_stores(settings)  # after the specs: a typo in one creates no directory
         recorder = stack.enter_context(Recorder(settings.record)) if settings.record else None
         return await _serve(playbooks, sources, settings, recorder, skipped)
 
