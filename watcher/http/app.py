@@ -27,16 +27,18 @@ def create_app(
     *,
     before_scrape: Callable[[], None] | None = None,
     routes: Sequence[web.RouteDef] = (),
+    faults: Callable[[], Sequence[str]] | None = None,
 ) -> web.Application:
     """The application serving `registry`, the health of `sources` and the extra `routes`.
 
     `playbooks()` says how many playbooks run now (readiness needs one); `before_scrape()`
-    runs before each `/metrics` answer, e.g. to read the outbox's figures from SQLite.
+    runs before each `/metrics` answer, e.g. to read the outbox's figures from SQLite;
+    `faults()` names what makes the service unready beside its sources (a failing outbox).
     """
     app = web.Application()
     app.router.add_get("/metrics", metrics_endpoint(registry, before_scrape))
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks))
+    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks, faults))
     app.router.add_routes([ingest_route(s) for s in sources if isinstance(s, IngestSource)])
     app.router.add_routes(routes)
     return app
@@ -61,15 +63,23 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def readyz_endpoint(sources: Sequence[Source], playbooks: Callable[[], int]) -> Handler:
-    """`GET /readyz`: 200 while some playbook runs and some source is connected, else 503."""
+def readyz_endpoint(
+    sources: Sequence[Source],
+    playbooks: Callable[[], int],
+    faults: Callable[[], Sequence[str]] | None = None,
+) -> Handler:
+    """`GET /readyz`: 200 while some playbook runs, some source is connected and nothing is
+    at fault (`faults()`), else 503."""
 
     async def handle(_: web.Request) -> web.Response:
         # A replay counts as connected while it reads; a finished one does not.
         connected = {s.name: s.health.connected for s in sources}
         running = playbooks()
-        ready = bool(running) and any(connected.values())
+        problems = list(faults()) if faults is not None else []
+        ready = bool(running) and any(connected.values()) and not problems
         body = {"ready": ready, "playbooks": running, "sources": connected}
+        if problems:
+            body["faults"] = problems
         body["source_health"] = {s.name: s.health.as_json() for s in sources}
         return web.json_response(body, status=200 if ready else 503)
 
