@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +108,14 @@ class Run:
                 return m
             await asyncio.sleep(0.05)
 
+    async def checkpointed_after(self, at: float) -> float:
+        """Wait for a checkpoint written after `at` (epoch seconds); when it was written."""
+        while True:
+            written = time.time() - (await self.scrape())["groundswell_checkpoint_age_seconds"]
+            if written > at:
+                return written
+            await asyncio.sleep(0.02)
+
     async def stop(self, sig: int) -> str:
         self.proc.send_signal(sig)
         _, err = await self.proc.communicate()
@@ -133,10 +142,6 @@ async def until(done: Callable[[], bool]) -> None:
         if done():
             return
         await asyncio.sleep(0.02)
-
-
-def written_after(path: Path, ns: int) -> Callable[[], bool]:
-    return lambda: path.exists() and path.stat().st_mtime_ns > ns
 
 
 def delivered(fake: FakeSlack) -> Counter[str]:
@@ -192,8 +197,10 @@ async def test_kill_9_while_slack_is_slow_loses_nothing(fake_slack: Server, tmp_
     fake.trouble("chat.postMessage", *[("slow", 3.0)] * 10_000)
     first = await start(f, url)
     detected = (await first.idle())["groundswell_alerts_total"]
-    for _ in range(2):  # two checkpoints more: the second was snapshotted after it all
-        await until(written_after(f.state, f.state.stat().st_mtime_ns if f.state.exists() else 0))
+    # two checkpoints more; checkpoints run one after another, so the second was taken
+    # after the first was written, which was after detection ended
+    first_written = await first.checkpointed_after(time.time())
+    await first.checkpointed_after(first_written + 0.05)  # (they are 0.1 s apart)
     waiting = (await first.scrape())["groundswell_outbox_depth"]
     await first.stop(signal.SIGKILL)
     assert first.proc.returncode == -signal.SIGKILL
