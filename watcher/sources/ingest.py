@@ -57,8 +57,11 @@ class IngestSource(Source):
         self._seen = RecentKeys(200_000)
 
     def authorized(self, header: str) -> bool:
-        """Whether an `Authorization` header carries the token (compared in constant time)."""
-        return hmac.compare_digest(header.encode(), self._expected)
+        """Whether an `Authorization` header carries the token (compared in constant time).
+
+        aiohttp hands over a header's bytes that are not UTF-8 as surrogate escapes; they
+        go back to those bytes here (and can never match the token) instead of raising."""
+        return hmac.compare_digest(header.encode("utf-8", "surrogateescape"), self._expected)
 
     async def stream(self) -> AsyncIterator[list[Post]]:
         self.health.connected = True

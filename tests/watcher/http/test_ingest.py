@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from aiohttp import web
 
 from tests.conftest import T0, PostFactory
@@ -126,3 +129,24 @@ async def test_a_byte_order_mark_does_not_reject_the_first_line(make_post: PostF
         assert report["accepted"] == 2
     assert source.outcomes == {"accepted": 4, "malformed": 1, "duplicate": 0}
     assert report["errors"][0].startswith("line 3: ")
+
+
+async def test_an_authorization_header_with_a_non_ascii_byte_is_a_401(
+    make_post: PostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0)
+    body = orjson.dumps(make_post(T0, "toxic waste"))
+    caplog.set_level(logging.INFO, "groundswell")
+    async with serving(app_for(source)) as server:
+        # raw bytes on the wire: HTTP clients refuse to send such a header
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(
+            b"POST /ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cr\xe9t\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+        )
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert caplog.messages == ["ingest: refused a request without the right bearer token"]
+    assert source.outcomes["accepted"] == 0
