@@ -21,6 +21,7 @@ from watcher.http.socket_mode import SocketModeError, start_socket_mode
 from watcher.pipeline.dedup import Dedup
 from watcher.playbooks.model import Playbook
 from watcher.service.checkpoint import CheckpointError
+from watcher.service.checkpoint import check as check_state
 from watcher.service.delivery import DeliveryConfig, build_delivery
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
@@ -50,6 +51,12 @@ def demo_source(workdir: Path) -> Source:
 
 async def run_service(playbooks: Sequence[Playbook], settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
+    if settings.state is not None or settings.sources:  # the demo keeps a throwaway one
+        try:  # now, not at the shutdown checkpoint, when the state would be lost
+            check_state(settings.state or DEFAULT_STATE)
+        except CheckpointError as exc:
+            log.error("%s", exc)
+            return 2
     with contextlib.ExitStack() as stack:
         store: list[CursorStore] = []
 
