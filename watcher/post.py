@@ -9,6 +9,7 @@ One JSON object per line. Required: `id`, `author`, `text` (strings) and `create
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,11 +146,17 @@ def post_from_json(raw: object, *, default_source: str = "") -> Post:
 
 
 def parse_post_line(line: bytes | str, *, default_source: str = "") -> Post:
-    """Decode and validate one NDJSON line."""
+    """Decode and validate one NDJSON line (a UTF-8 byte-order mark before it is ignored)."""
+    if isinstance(line, bytes):
+        line = line.removeprefix(codecs.BOM_UTF8)
+    else:
+        line = line.removeprefix("\ufeff")
     try:
         raw = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise PostError(f"not JSON: {exc}") from None
+    except RecursionError:  # nested past what the decoder will follow
+        raise PostError("not JSON: nested too deep") from None
     return post_from_json(raw, default_source=default_source)
 
 
@@ -191,8 +198,8 @@ def posts_from_ndjson(body: bytes, *, default_source: str = "") -> list[Post] | 
     """
     try:
         lines = _LINES.decode_lines(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None  # (msgspec raises RecursionError on a field nested ~1,000 deep)
     posts = []
     for line in lines:
         try:

@@ -186,43 +186,68 @@ class Dispatcher:
         self.tally = Tally()
         self.ledger = Ledger(outbox, self.tally)
         self._responders = {r.name: r for rs in self.routes.values() for r in rs}
-        self._lock = asyncio.Lock()  # one drain at a time, or a row could go out twice
+        # one lane per responder, each drained on its own: a slow Slack holds up only
+        # Slack's rows, never the console's; one drain per lane at a time, or a row could
+        # go out twice
+        self._locks = {name: asyncio.Lock() for name in self._responders}
+
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        """The responders' names: each one's rows can be drained on their own."""
+        return tuple(self._responders)
 
     def enqueue(self, alert: Alert) -> int:
         """Store the alert once per responder of its playbook; returns how many were new."""
-        added = 0
-        for responder in self.routes.get(alert.surge.playbook, ()):
-            key = alert_key(responder.name, alert)
-            added += self.outbox.add(key, responder.name, alert, now=self.now())
-        return added
+        return self.enqueue_all([alert])
+
+    def enqueue_all(self, alerts: Sequence[Alert]) -> int:
+        """Store each alert once per responder of its playbook, all in one transaction (one
+        fsync); returns how many rows were new. Raises what the outbox raises (a full disk)
+        having stored none of them, so the caller keeps them and tries again."""
+        entries = [
+            (alert_key(responder.name, alert), responder.name, alert)
+            for alert in alerts
+            for responder in self.routes.get(alert.surge.playbook, ())
+        ]
+        return self.outbox.add_all(entries, now=self.now()) if entries else 0
 
     async def send(self, alert: Alert) -> Delivery:
         self.enqueue(alert)
         await self.drain()
         return Delivery(self.name, "sent" if not self.outbox.pending() else "failed")
 
-    async def drain(self) -> None:
-        """Deliver everything pending, waiting out retry delays, until sent or given up."""
-        async with self._lock:
-            await self._drain()
+    async def drain(self, lane: str | None = None) -> int:
+        """Deliver everything pending (only `lane`'s rows when given), waiting out retry
+        delays, until sent or given up; returns how many rows were finished. Without a lane,
+        the lanes drain side by side."""
+        if lane is not None:
+            async with self._locks[lane]:
+                return await self._drain(lane)
+        for row in self.outbox.pending():
+            if row.responder not in self._responders:
+                self.ledger.orphan(row)
+        return sum(await asyncio.gather(*(self.drain(name) for name in self._responders)))
 
-    async def _drain(self) -> None:
+    async def _drain(self, lane: str) -> int:
+        finished = 0
         while True:
-            rows = self.outbox.pending()
+            rows = self.outbox.pending(lane)
             if not rows:
-                return
-            await self.deliver_due(rows)
-            waiting = [r.next_at for r in self.outbox.pending()]
+                return finished
+            finished += await self.deliver_due(rows)
+            waiting = [r.next_at for r in self.outbox.pending(lane)]
             if not waiting:
-                return
+                return finished
             pause = min(waiting) - self.now()
             if pause > 0:
                 await self.sleep(pause)
 
-    async def deliver_due(self, rows: Sequence[Row] | None = None) -> None:
+    async def deliver_due(self, rows: Sequence[Row] | None = None) -> int:
         """One pass over pending rows: each is sent if due and nothing older for the same
-        campaign and responder is still waiting (so updates never overtake the first post)."""
+        campaign and responder is still waiting (so updates never overtake the first post).
+        Returns how many rows it finished."""
         blocked: set[tuple[str, str]] = set()
+        finished = 0
         for row in self.outbox.pending() if rows is None else rows:
             lane = (row.responder, row.campaign_id)
             if lane in blocked:
@@ -230,8 +255,11 @@ class Dispatcher:
             if row.next_at > self.now():
                 blocked.add(lane)
                 continue
-            if not await self._deliver(row):
+            if await self._deliver(row):
+                finished += 1
+            else:
                 blocked.add(lane)
+        return finished
 
     async def _deliver(self, row: Row) -> bool:
         """Take one row through the stages; True when it is finished (sent, suppressed or

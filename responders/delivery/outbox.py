@@ -11,6 +11,7 @@ All times are passed in (seconds since the epoch); this module reads no clock.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,11 +117,29 @@ class Outbox:
         )  # fmt: skip
         return cursor.rowcount == 1
 
-    def pending(self) -> list[Row]:
-        """Rows not yet sent, oldest first (the order they must go out in)."""
+    def add_all(self, entries: Sequence[tuple[str, str, Alert]], *, now: float) -> int:
+        """Store (key, responder, alert) entries in one transaction, so one fsync makes a
+        whole batch durable; returns how many were new. On an error (a full disk: SQLITE_FULL)
+        nothing is stored and the error is raised, so the caller can keep them and retry."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            added = sum(
+                self.add(key, responder, alert, now=now) for key, responder, alert in entries
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # a failed COMMIT may have rolled back already
+                self._db.execute("ROLLBACK")
+            raise
+        return added
+
+    def pending(self, responder: str | None = None) -> list[Row]:
+        """Rows not yet sent (only `responder`'s when given), oldest first (the order they
+        must go out in)."""
         rows = self._db.execute(
             "SELECT id, key, responder, campaign_id, alert, attempts, next_at FROM outbox"
-            " WHERE status = 'pending' ORDER BY id"
+            " WHERE status = 'pending' AND (?1 IS NULL OR responder = ?1) ORDER BY id",
+            (responder,),
         ).fetchall()
         return [Row(i, k, r, c, decode(a), n, t) for i, k, r, c, a, n, t in rows]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from responders.delivery.feedback import Feedback, FeedbackAction
 from responders.delivery.outbox import Outbox
@@ -31,17 +30,19 @@ class Click:
     user_name: str
 
 
-def parse_click(payload: Mapping[str, Any]) -> Click:
+def parse_click(payload: object) -> Click:
     """Our button click from a `block_actions` payload, or `ClickError` saying what is wrong.
 
     >>> parse_click({"type": "block_actions", "user": {"id": "U1", "username": "ops"},
     ...   "actions": [{"action_id": "groundswell_ack", "value": "waste|waste-1"}]})
     Click(action='ack', playbook='waste', campaign_id='waste-1', user_id='U1', user_name='ops')
     """
+    if not isinstance(payload, Mapping):
+        raise ClickError(f"payload is a JSON {type(payload).__name__}, not an object")
     if payload.get("type") != "block_actions":
         raise ClickError(f"payload type {payload.get('type')!r} is not block_actions")
     actions = payload.get("actions") or []
-    if not actions or not isinstance(actions[0], Mapping):
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise ClickError("block_actions payload has no actions")
     action_id = str(actions[0].get("action_id", ""))
     if action_id not in ACTION_IDS:
@@ -50,6 +51,8 @@ def parse_click(payload: Mapping[str, Any]) -> Click:
     if not sep or not playbook or not campaign_id:
         raise ClickError(f"button value {actions[0].get('value')!r} is not playbook|campaign")
     user = payload.get("user") or {}
+    if not isinstance(user, Mapping):
+        raise ClickError(f"payload user {user!r:.40} is not an object")
     return Click(
         ACTION_IDS[action_id],
         playbook,

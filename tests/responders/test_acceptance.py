@@ -94,7 +94,9 @@ def check_conversations(fake: FakeSlack, alerts: Path) -> None:
         [top] = fake.top_level(CHANNELS[playbook])
         assert f"`{campaign}`" in orjson.dumps(top.blocks).decode()
         updates = [a for a in lines if a["campaign_id"] == campaign and a["kind"] == "update"]
-        assert top.edits == len(updates)  # each update redrew the top message
+        # each update redrew the top message; after a kill, a job that was in flight on the
+        # other channel's lane (they drain side by side) is redone, redrawing once more
+        assert len(updates) <= top.edits <= len(updates) + 1
         assert 0 < len(fake.replies(top)) <= len(updates)  # quiet ones only edit
         assert top.text.startswith(f"Campaign on {playbook} ({updates[-1]['state']})")
     assert set(keys(fake).values()) == {1}  # nothing posted twice

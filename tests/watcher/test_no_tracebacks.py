@@ -100,8 +100,8 @@ def cases(tmp: Path, posts: Path, port: int) -> dict[str, tuple[list[str], str]]
         ),
         "run-state-missing-folder": (
             ["run", "--playbooks", str(PLAYBOOKS), "--state", str(gone / "s.sqlite")],
-            f"groundswell: storage: --state {gone / 's.sqlite'}: the folder {gone} does not "
-            "exist; create it first",
+            f"groundswell: state: --state {gone / 's.sqlite'}: directory {gone} does not "
+            "exist; create it or pass another path",
         ),
         "run-outbox-under-a-file": (
             ["run", "--playbooks", str(PLAYBOOKS), "--outbox", str(plain / "o.sqlite3")],

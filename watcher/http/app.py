@@ -28,17 +28,19 @@ def create_app(
     before_scrape: Callable[[], None] | None = None,
     routes: Sequence[web.RouteDef] = (),
     skipped: Callable[[], Sequence[str]] = tuple,
+    faults: Callable[[], Sequence[str]] | None = None,
 ) -> web.Application:
     """The application serving `registry`, the health of `sources` and the extra `routes`.
 
     `playbooks()` says how many playbooks run now (readiness needs one); `skipped()` names
-    the playbook files left out for their errors; `before_scrape()` runs before each
+    the playbook files left out for their errors; `faults()` names what makes the service
+    unready beside its sources (a failing outbox); `before_scrape()` runs before each
     `/metrics` answer, e.g. to read the outbox's figures from SQLite.
     """
     app = web.Application()
     app.router.add_get("/metrics", metrics_endpoint(registry, before_scrape))
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks, skipped))
+    app.router.add_get("/readyz", readyz_endpoint(sources, playbooks, skipped, faults))
     app.router.add_routes([ingest_route(s) for s in sources if isinstance(s, IngestSource)])
     app.router.add_routes(routes)
     return app
@@ -67,8 +69,10 @@ def readyz_endpoint(
     sources: Sequence[Source],
     playbooks: Callable[[], int],
     skipped: Callable[[], Sequence[str]] = tuple,
+    faults: Callable[[], Sequence[str]] | None = None,
 ) -> Handler:
-    """`GET /readyz`: 200 while some playbook runs and some source is connected, else 503.
+    """`GET /readyz`: 200 while some playbook runs, some source is connected and nothing is
+    at fault (`faults()`, listed as `faults`), else 503.
 
     `status` is `degraded` while playbooks skipped for their errors (`skipped_playbooks`)
     are not watched: still 200, since the others alert and a restart would not fix a file.
@@ -78,10 +82,13 @@ def readyz_endpoint(
         # A replay counts as connected while it reads; a finished one does not.
         connected = {s.name: s.health.connected for s in sources}
         running, left_out = playbooks(), list(skipped())
-        ready = bool(running) and any(connected.values())
+        problems = list(faults()) if faults is not None else []
+        ready = bool(running) and any(connected.values()) and not problems
         status = ("degraded" if left_out else "ready") if ready else "not ready"
         body = {"ready": ready, "status": status, "playbooks": running, "sources": connected}
         body["skipped_playbooks"] = left_out
+        if problems:
+            body["faults"] = problems
         body["source_health"] = {s.name: s.health.as_json() for s in sources}
         return web.json_response(body, status=200 if ready else 503)
 

@@ -2,18 +2,21 @@
 
 The handler checks the bearer token, bounds the body (by its declared length, then while
 reading it), and hands it to the source, which parses it, queues the new posts and says what
-became of each line. Answers are JSON: 401 without the right token, 413 for a body too large,
-200 with the per-line report otherwise.
+became of each line. Answers are JSON: 401 without the right token (one log line each), 413
+for a body too large, 200 with the per-line report otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import orjson
 from aiohttp import web
 
 from watcher.sources.ingest import IngestSource
+
+log = logging.getLogger("groundswell")
 
 PATH = "/ingest"
 CHUNK = 2**16
@@ -25,6 +28,7 @@ def ingest_route(source: IngestSource) -> web.RouteDef:
     async def handle(request: web.Request) -> web.Response:
         received_at = asyncio.get_running_loop().time()
         if not source.authorized(request.headers.get("Authorization", "")):
+            log.warning("ingest: refused a request without the right bearer token")
             return _json(
                 {"error": "missing or wrong bearer token"},
                 401,

@@ -8,7 +8,11 @@ up to which clicks were applied. A playbook's state is restored only if its `wat
 changed or new playbook starts cold and stays quiet until its baseline is warm.
 
 The file is this service's own: it is written here and read back here, which is why
-unpickling it is acceptable. Never point `--state` at a file from somewhere else.
+unpickling it is acceptable. Never point `--state` at a file from somewhere else: `check`,
+run at start, refuses a SQLite file holding tables that are not ours (rather than adding
+ours to it) and a path where nothing can be written (rather than failing at the shutdown
+checkpoint, when the state would be lost); saved state that cannot be unpickled is a
+`CheckpointError` too, not a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +38,8 @@ CREATE TABLE IF NOT EXISTS runtime (
 );
 CREATE TABLE IF NOT EXISTS engine (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
+#: Every table a state file may hold: ours, and the feeds' cursors (`sources/cursors.py`).
+OUR_TABLES = frozenset({"runtime", "engine", "source_cursors"})
 
 
 class CheckpointError(GroundswellError, RuntimeError):
@@ -84,12 +91,57 @@ def write(path: Path, snap: Snapshot) -> None:
     db.close()
 
 
+def _refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
+    """CheckpointError when the file holds tables that are not a state file's."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    foreign = sorted(names - OUR_TABLES)
+    if foreign:
+        raise CheckpointError(
+            f"--state {path}: not a Groundswell state file (it holds tables "
+            f"{', '.join(foreign[:5])}); pass another path"
+        )
+
+
+def check(path: Path) -> None:
+    """At start: refuse a `--state` path that could not be written, or a file not ours."""
+    parent = path.parent
+    if not parent.is_dir():
+        raise CheckpointError(
+            f"--state {path}: directory {parent} does not exist; create it or pass another path"
+        )
+    try:  # a real write, as the shutdown checkpoint will do (permission bits can lie)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise CheckpointError(
+            f"--state {path}: cannot write in {parent} ({exc.strerror}); pass another path"
+        ) from None
+    try:
+        db = sqlite3.connect(path)
+        try:
+            _refuse_foreign(db, path)
+            with db:
+                db.executescript(_SCHEMA)
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:  # cannot open or write it
+        raise CheckpointError(
+            f"--state {path}: cannot use it as a state file ({exc}); pass another path"
+        ) from None
+    except sqlite3.DatabaseError as exc:  # not SQLite at all
+        raise CheckpointError(
+            f"--state {path}: not a Groundswell state file ({exc}); move it away or pass "
+            "another path"
+        ) from None
+
+
 def read(path: Path) -> Snapshot | None:
     """The checkpoint at `path`, or None when there is none yet."""
     if not path.exists():
         return None
     try:
         with sqlite3.connect(path) as db:
+            _refuse_foreign(db, path)
             # the file is shared with the feeds' cursors, so it may hold only their table yet
             db.executescript(_SCHEMA)
             rows = db.execute("SELECT playbook, fingerprint, state FROM runtime").fetchall()
@@ -136,7 +188,20 @@ def save(engine: Engine, path: Path) -> None:
     write(path, snapshot(engine))
 
 
+#: What unpickling bytes that are not our state raises (a damaged or doctored file).
+_UNREADABLE = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+               ImportError, IndexError, KeyError)  # fmt: skip
+
+
 def load(engine: Engine, path: Path) -> list[str]:
     """Restore `engine` from `path` if there is a checkpoint; return the playbooks restored."""
     snap = read(path)
-    return [] if snap is None else restore(engine, snap)
+    if snap is None:
+        return []
+    try:
+        return restore(engine, snap)
+    except _UNREADABLE as exc:
+        raise CheckpointError(
+            f"--state {path}: its saved state cannot be read ({type(exc).__name__}: "
+            f"{str(exc)[:80]}); move it away or pass another path"
+        ) from None

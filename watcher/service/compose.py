@@ -149,11 +149,7 @@ async def _serve(
                     len(playbooks),
                     ", ".join(p.name for p in playbooks),
                 )
-                # what a previous run left undelivered goes out first, beside the pipeline
-                leftover = asyncio.create_task(delivery.dispatcher.drain(), name="outbox")
-                await svc.run(stop)
-                leftover.cancel()
-                await asyncio.gather(leftover, return_exceptions=True)
+                await svc.run(stop)  # its delivery stages first send what a previous run left
         except CheckpointError as exc:  # a state file from elsewhere: say so, no traceback
             log.error("%s", exc)
             return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,10 +32,28 @@ from responders.delivery.outbox import Outbox
 from responders.slack.client import SlackResponder
 from responders.slack.retry import SlackRetryHandler, Sleep
 from responders.slack.webhook import SlackWebhookResponder
+from watcher.errors import GroundswellError
 from watcher.playbooks.model import Playbook
 from watcher.settings import DEFAULT_SLACK_API, Environment
 
 log = logging.getLogger("groundswell")
+
+
+class OutboxError(GroundswellError, RuntimeError):
+    """The outbox cannot be opened and written at start (a full disk, a read-only place)."""
+
+    what = "outbox"
+
+
+def open_outbox(path: Path) -> Outbox:
+    """The outbox at `path`, checked writable now: alerts must not be detected into a
+    queue that cannot keep them."""
+    try:
+        return Outbox(path)
+    except sqlite3.Error as exc:
+        raise OutboxError(
+            f"{path}: cannot open and write it ({exc}); free some space or give another --outbox"
+        ) from None
 
 
 @dataclass
@@ -206,7 +225,7 @@ def build_delivery(
 
     Call inside the running event loop (the HTTP session belongs to it).
     """
-    outbox = Outbox(config.outbox)
+    outbox = open_outbox(config.outbox)
     revived = outbox.revive()
     if revived:
         log.info("outbox %s: retrying %d alerts a previous run gave up on", config.outbox, revived)

@@ -133,6 +133,11 @@ class Metrics:
             "Slack API responses 429 (rate limited; Retry-After honoured).",
             registry=registry,
         )
+        self._outbox_failures = Counter(
+            "groundswell_outbox_write_failures",
+            "Writes to the delivery outbox that failed (a full disk); each is retried.",
+            registry=registry,
+        )
         self.delivery_seconds = Histogram(
             "groundswell_delivery_seconds",
             "Time to deliver one alert, retries included.",
@@ -170,6 +175,10 @@ class Metrics:
     def count_rate_limited(self, n: int = 1) -> None:
         """Slack answered 429 `n` times."""
         self._rate_limited.inc(n)
+
+    def count_outbox_failure(self) -> None:
+        """A write to the outbox failed (it is retried; `/readyz` fails meanwhile)."""
+        self._outbox_failures.inc()
 
     def observe_reload(self, *, ok: bool) -> None:
         """A playbook reload ran; the engine now runs the playbooks it kept or took."""

@@ -1,14 +1,21 @@
 """The long-running service: sources → engine → responders, serving its HTTP app.
 
 It runs named async stages, each its own task: `admit` (one per source: read it under
-supervision, drop duplicates, record, queue), `detect` (the engine), `respond` (the
-responders), `checkpoints`, `feedback` (button clicks back into the detectors) and `reload`
-(playbook edits). Stages are joined by bounded queues, so a slow stage slows the one before
-it instead of growing memory. The HTTP app comes from `watcher/http/app.py`.
+supervision, drop duplicates, record, queue), `detect` (the engine), `deliver` (one per lane
+of the outbox), `respond` (responders without an outbox), `checkpoints`, `feedback` (button
+clicks back into the detectors) and `reload` (playbook edits). Stages are joined by bounded
+queues, so a slow stage slows the one before it instead of growing memory. The HTTP app
+comes from `watcher/http/app.py`.
 
-Shutdown is ordered: stop the sources, drain the posts queue, deliver the pending alerts,
-apply the last clicks and checkpoint, close the responders, stop the HTTP server, each step
-within a deadline.
+The outbox, not memory, is the queue of alerts (`watcher/service/alerts.py`): `detect`
+stores each batch's alerts in it (one fsynced transaction) in the same step that fed the
+batch to the engine, and a checkpoint, which moves the engine past those posts, is only
+written while every alert detected so far is stored. When the outbox cannot be written (a
+full disk) detection goes on and checkpoints wait, so a restart re-detects what memory held.
+
+Shutdown is ordered: stop the sources, drain the posts queue, deliver the pending alerts
+(what does not go out in time stays in the outbox for the next start), apply the last clicks
+and checkpoint, close the responders, stop the HTTP server, each step within a deadline.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +46,7 @@ from watcher.playbooks.model import Playbook
 from watcher.playbooks.reload import PlaybookReloader
 from watcher.post import Post
 from watcher.service import checkpoint
+from watcher.service.alerts import AlertStore, DurableQueue
 from watcher.service.feedback import POLL_SECONDS, apply_false_alarms
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
@@ -96,6 +105,7 @@ class Service:
         self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
+        self.plain = [r for r in self.responders if not isinstance(r, DurableQueue)]
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
         # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
@@ -113,6 +123,8 @@ class Service:
         #: Playbook files not watched for their errors (on /readyz); none once a reload,
         #: which takes only a set without errors, succeeds.
         self.skipped = tuple(wiring.skipped)
+        durable = [r for r in self.responders if isinstance(r, DurableQueue)]
+        self.alerts = AlertStore(durable, self.metrics, wiring.outbox)
         self.reloader = (
             PlaybookReloader(
                 wiring.watch,
@@ -149,8 +161,17 @@ class Service:
         log.info("restored detector state for %d playbooks from %s", len(restored), self.state)
 
     async def _checkpoint(self) -> None:
-        """Pickle between batches (on the loop, so the copy is consistent); write off it."""
+        """Pickle between batches (on the loop, so the copy is consistent); write off it.
+
+        Held back while detected alerts are not in the outbox: the checkpoint would move the
+        engine past them, and a restart would not detect them again."""
         if self.state is None:
+            return
+        if not self.alerts.store():
+            log.warning(
+                "checkpoint held back: %d alerts are not in the outbox yet",
+                len(self.alerts.unstored),
+            )
             return
         snap = checkpoint.snapshot(self.engine)
         await asyncio.to_thread(checkpoint.write, self.state, snap)
@@ -176,6 +197,7 @@ class Service:
             before_scrape=self._before_scrape,
             routes=self.routes,
             skipped=lambda: self.skipped,
+            faults=self.alerts.faults,
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -230,18 +252,23 @@ class Service:
                     self.engine.feed_posts(batch)
                 decided = asyncio.get_running_loop().time()
                 self.metrics.decision_latency.observe(max(decided - received_at, 0.0))
-                for alert in self.engine.drain_alerts():
+                alerts = self.engine.drain_alerts()
+                for alert in alerts:
                     self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
-                    await self._alerts.put(alert)
+                self.alerts.add(alerts)  # in the outbox before anything awaits (checkpoints)
+                if self.plain:
+                    for alert in alerts:
+                        await self._alerts.put(alert)
             finally:
                 self._posts.task_done()
 
     async def respond(self) -> None:
-        """Hand each queued alert to every responder, timing and counting each delivery."""
+        """Hand each queued alert to every responder without an outbox, timing and counting
+        each delivery."""
         while True:
             alert = await self._alerts.get()
             try:
-                for responder in self.responders:
+                for responder in self.plain:
                     with self.metrics.delivery_seconds.labels(responder.name).time():
                         delivery = await responder.send(alert)
                     self.metrics.observe_delivery(responder.name, delivery.outcome)
@@ -278,8 +305,13 @@ class Service:
         workers = [
             asyncio.create_task(self.detect(), name="engine"),
             asyncio.create_task(self.respond(), name="responders"),
+            asyncio.create_task(self.alerts.retry(), name="store"),
             asyncio.create_task(self.checkpoints(), name="checkpoints"),
             asyncio.create_task(self.feedback(), name="feedback"),
+        ]
+        workers += [
+            asyncio.create_task(self.alerts.deliver(q, lane), name=f"deliver:{lane}")
+            for q, lane in self.alerts.lanes
         ]
         if self.reloader is not None:
             workers.append(asyncio.create_task(self.reload(), name="reload"))
@@ -289,16 +321,18 @@ class Service:
             for task in sources:
                 task.cancel()
             await asyncio.gather(*sources, return_exceptions=True)
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, sqlite3.Error):  # what is left, stays stored
                 async with asyncio.timeout(self.drain_seconds):
                     await self._posts.join()
                     await self._alerts.join()
+                    await self.alerts.drain()
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             self._poll_feedback()  # so the last checkpoint holds every click made until now
             await self._checkpoint()
             self._before_scrape()  # the outbox's last figures, for a read after the run
+            self.alerts.say_what_waits()
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

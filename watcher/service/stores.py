@@ -13,6 +13,7 @@ import os
 import tempfile
 
 from watcher.errors import GroundswellError
+from watcher.service import checkpoint
 from watcher.settings import DATA_DIR_VARIABLE, Settings, SettingsError
 
 __all__ = ["DataDirError", "StoreError", "check_stores", "prepare_data_dir", "prepare_stores"]
@@ -35,8 +36,8 @@ def check_stores(settings: Settings) -> None:
     which and why, rather than failing inside SQLite at the first write (or as a traceback).
     Real feeds have their state and outbox in the data directory by now; the demo keeps
     throwaway ones unless told otherwise."""
-    stores = (("--state", settings.state), ("--outbox", settings.outbox))
-    for flag, path in (*stores, ("--record", settings.record)):
+    # the state file has a stricter check of its own (`checkpoint.check`: ours, writable)
+    for flag, path in (("--outbox", settings.outbox), ("--record", settings.record)):
         if path is None:
             continue
         folder = path.parent
@@ -71,6 +72,10 @@ def prepare_data_dir(settings: Settings) -> None:
 
 
 def prepare_stores(settings: Settings) -> None:
-    """The data directory made and proved writable, then every store checked."""
+    """The data directory made and proved writable, every store's place checked, and the state
+    file proved ours and writable (`checkpoint.check`), now rather than at the shutdown
+    checkpoint, when the state would be lost."""
     prepare_data_dir(settings)
     check_stores(settings)
+    if settings.state is not None:
+        checkpoint.check(settings.state)

@@ -14,6 +14,7 @@ behind, the request waits before answering: the caller slows down.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import dataclasses
 import hmac
 import time
@@ -56,8 +57,11 @@ class IngestSource(Source):
         self._seen = RecentKeys(200_000)
 
     def authorized(self, header: str) -> bool:
-        """Whether an `Authorization` header carries the token (compared in constant time)."""
-        return hmac.compare_digest(header.encode(), self._expected)
+        """Whether an `Authorization` header carries the token (compared in constant time).
+
+        aiohttp hands over a header's bytes that are not UTF-8 as surrogate escapes; they
+        go back to those bytes here (and can never match the token) instead of raising."""
+        return hmac.compare_digest(header.encode("utf-8", "surrogateescape"), self._expected)
 
     async def stream(self) -> AsyncIterator[list[Post]]:
         self.health.connected = True
@@ -80,13 +84,16 @@ class IngestSource(Source):
         """The body's valid posts; malformed lines are counted in `counts` and explained.
 
         A wholly well-formed body (the usual case) is decoded in one msgspec call; otherwise
-        line by line, so each bad line gets its own message.
+        line by line, so each bad line gets its own message. Lines end at `\n` only, as in
+        the fast path: `\r` is JSON whitespace (inside a line, or before `\n` in CRLF).
+        A UTF-8 byte-order mark before the first line is ignored.
         """
+        body = body.removeprefix(codecs.BOM_UTF8)
         fast = posts_from_ndjson(body, default_source=self.name)
         if fast is not None:
             yield from fast
             return
-        for number, line in enumerate(body.splitlines(), 1):
+        for number, line in enumerate(body.split(b"\n"), 1):
             if not line.strip():
                 continue
             try:

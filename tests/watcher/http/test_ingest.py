@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from aiohttp import web
 
 from tests.conftest import T0, PostFactory
@@ -74,3 +77,76 @@ async def test_each_lines_outcome_is_reported_and_accepted_posts_are_queued(
     assert report["errors"][0].startswith("line 2: ")
     batch = await anext(aiter(source.stream()))
     assert [p.text for p in batch] == ["toxic waste"]
+
+
+async def test_a_line_nested_too_deep_is_one_malformed_line_beside_good_ones(
+    make_post: PostFactory,
+) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0)
+    first, last = (orjson.dumps(make_post(T0, f"toxic waste {i}")) for i in range(2))
+    deep = make_post(T0, "toxic waste deep")
+    # nested past msgspec's recursion (the fast path) and orjson's depth limit (line by line)
+    too_deep = orjson.dumps(deep)[:-1] + b', "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    # nested past msgspec's recursion only: a valid post, its unknown field ignored
+    deep_but_json = orjson.dumps(deep)[:-1] + b', "extra": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    status, report = await post(source, b"\n".join([first, too_deep, deep_but_json, last]), AUTH)
+    assert status == 200
+    assert {k: report[k] for k in ("accepted", "malformed", "duplicate")} == {
+        "accepted": 3,
+        "malformed": 1,
+        "duplicate": 0,
+    }
+    [error] = report["errors"]
+    assert error.startswith("line 2: not JSON: depth limit exceeded: line 1 column ")
+    batch = await anext(aiter(source.stream()))
+    assert [p.text for p in batch] == ["toxic waste 0", "toxic waste deep", "toxic waste 1"]
+
+
+async def test_a_carriage_return_inside_a_line_does_not_split_it(make_post: PostFactory) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0)
+    spread = orjson.dumps(make_post(T0, "toxic waste")).replace(b'","', b'",\r"')
+    crlf = orjson.dumps(make_post(T0, "gag order")) + b"\r"
+    status, report = await post(source, b"\n".join([spread, b"{bad", crlf, b""]), AUTH)
+    assert status == 200
+    assert {k: report[k] for k in ("accepted", "malformed", "duplicate")} == {
+        "accepted": 2,
+        "malformed": 1,
+        "duplicate": 0,
+    }
+    assert report["errors"][0].startswith("line 2: ")
+    batch = await anext(aiter(source.stream()))
+    assert [p.text for p in batch] == ["toxic waste", "gag order"]
+
+
+async def test_a_byte_order_mark_does_not_reject_the_first_line(make_post: PostFactory) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0)
+    bom = b"\xef\xbb\xbf"
+    good = [orjson.dumps(make_post(T0, f"toxic waste {i}")) for i in range(4)]
+    # a wholly good body (the one-call path) and one with a bad line (line by line)
+    for body in (bom + b"\n".join(good[:2]), bom + b"\n".join([*good[2:], b"{"])):
+        status, report = await post(source, body, AUTH)
+        assert status == 200
+        assert report["accepted"] == 2
+    assert source.outcomes == {"accepted": 4, "malformed": 1, "duplicate": 0}
+    assert report["errors"][0].startswith("line 3: ")
+
+
+async def test_an_authorization_header_with_a_non_ascii_byte_is_a_401(
+    make_post: PostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0)
+    body = orjson.dumps(make_post(T0, "toxic waste"))
+    caplog.set_level(logging.INFO, "groundswell")
+    async with serving(app_for(source)) as server:
+        # raw bytes on the wire: HTTP clients refuse to send such a header
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(
+            b"POST /ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cr\xe9t\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+        )
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert caplog.messages == ["ingest: refused a request without the right bearer token"]
+    assert source.outcomes["accepted"] == 0

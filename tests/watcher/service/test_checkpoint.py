@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,7 +103,7 @@ def test_missing_file_is_a_first_start_and_junk_is_named(tmp_path: Path) -> None
 
 
 def test_run_with_a_foreign_state_file_says_so_and_exits_2(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from watcher.cli import main
 
@@ -114,4 +116,79 @@ def test_run_with_a_foreign_state_file_says_so_and_exits_2(
          "--outbox", str(tmp_path / "outbox.sqlite3"), "--no-reload"]
     )  # fmt: skip
     assert code == 2
-    assert any("not a Groundswell state file" in r.getMessage() for r in caplog.records)
+    assert any("not a Groundswell state file" in line for line in _errors(capsys))
+
+
+def _run(tmp_path: Path, state: Path) -> int:
+    from watcher.cli import main
+
+    posts = tmp_path / "posts.ndjson"
+    posts.write_text("")
+    return main(
+        ["run", "--source", f"file:{posts}", "--state", str(state), "--http-port", "0",
+         "--outbox", str(tmp_path / "outbox.sqlite3"), "--no-reload"]
+    )  # fmt: skip
+
+
+def _errors(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What `run` refused with: its one-line `groundswell: state: …` errors, unprefixed."""
+    prefix = "groundswell: state: "
+    lines = capsys.readouterr().err.splitlines()
+    return [line.removeprefix(prefix) for line in lines if line.startswith(prefix)]
+
+
+def test_garbage_pickled_inside_a_valid_schema_is_the_clear_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state.sqlite"
+    engine = Engine(playbooks())
+    good = checkpoint.snapshot(engine)
+    checkpoint.write(state, checkpoint.Snapshot(good.runtimes, b"\x80\x05garbage", 0.0))
+    with pytest.raises(checkpoint.CheckpointError, match=r"its saved state cannot be read"):
+        checkpoint.load(Engine(playbooks()), state)
+    assert _run(tmp_path, state) == 2
+    [error] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.startswith(f"--state {state}: its saved state cannot be read (UnpicklingError")
+
+
+def test_a_foreign_sqlite_file_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "crm.sqlite"
+    with sqlite3.connect(state) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+    db.close()
+    assert _run(tmp_path, state) == 2
+    assert _errors(capsys) == [
+        f"--state {state}: not a Groundswell state file (it holds tables customers); "
+        "pass another path"
+    ]
+    with pytest.raises(checkpoint.CheckpointError, match="it holds tables customers"):
+        checkpoint.load(Engine(playbooks()), state)
+    with sqlite3.connect(state) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+    db.close()
+    assert tables == ["customers"]  # none of ours added
+
+
+def test_a_state_path_in_a_missing_directory_is_refused_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "no-such-dir" / "state.sqlite"
+    assert _run(tmp_path, state) == 2
+    assert _errors(capsys) == [
+        f"--state {state}: directory {state.parent} does not exist; create it or pass another path"
+    ]
+
+
+def test_a_state_path_where_nothing_can_be_written_is_refused_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # sysfs takes no new files, for root too (a chmod would not stop root)
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no sysfs here")
+    state = Path("/sys/groundswell-state.sqlite")
+    assert _run(tmp_path, state) == 2
+    [error] = _errors(capsys)
+    assert error.startswith(f"--state {state}: cannot write in /sys (")
+    assert not (tmp_path / "outbox.sqlite3").exists()  # refused before anything started
