@@ -35,7 +35,7 @@ from watcher.playbooks.lint import (
     redundant_terms,
     silencing_excludes,
 )
-from watcher.playbooks.yamlmarks import Marked, YamlError, load_marked
+from watcher.playbooks.yamlmarks import MAX_BYTES, TOO_BIG, Marked, YamlError, load_marked
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}$")
@@ -271,6 +271,17 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def _read_capped(file: Path) -> str | None:
+    """The file's text, or None when it is over `MAX_BYTES`. Reads at most one byte past the
+    limit, so a symlink to /dev/zero or a huge file is refused without being read in full."""
+    with file.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        return None
+    # The same universal-newline translation `Path.read_text` did, so marks do not move.
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def check_playbooks(paths: Iterable[Path]) -> Checked:
     """Check every playbook file: the ones without an error, every finding, the files left
     out. A name already used by an earlier file is an error of the later one."""
@@ -280,10 +291,14 @@ def check_playbooks(paths: Iterable[Path]) -> Checked:
     first_seen: dict[str, str] = {}
     for file in playbook_files(paths):
         try:
-            text = file.read_text(encoding="utf-8")
+            text = _read_capped(file)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             problems.append(Problem(str(file), 1, 1, f"cannot read this file: {reason}"))
+            skipped.append(str(file))
+            continue
+        if text is None:
+            problems.append(Problem(str(file), 1, 1, TOO_BIG))
             skipped.append(str(file))
             continue
         playbook, found = check_playbook(text, str(file))

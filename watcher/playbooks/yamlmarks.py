@@ -25,6 +25,7 @@ _TOO_DEEP = "YAML syntax: nested too deeply; a playbook needs only a few levels"
 MAX_FLOW_DEPTH = 50
 #: A playbook is a few kilobytes; anything this big is not one.
 MAX_BYTES = 1_000_000
+TOO_BIG = f"file is over 1 MB ({MAX_BYTES:,} bytes); a playbook is a few kilobytes"
 _BRACKETS = re.compile(r"[\[\]{}]")
 #: Nodes a playbook may expand to. Real playbooks have a few hundred; an alias bomb has billions.
 MAX_EXPANDED_NODES = 100_000
@@ -197,10 +198,8 @@ def load_marked(text: str) -> Marked:
     >>> m.value_marks[("watch", "terms", 1)]
     Mark(line=3, col=14)
     """
-    if len(text) > MAX_BYTES:
-        raise YamlError(
-            f"file is over {MAX_BYTES:,} characters; a playbook is a few thousand", Mark(1, 1)
-        )
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise YamlError(TOO_BIG, Mark(1, 1))
     _check_flow_depth(text)
     loader, root = _compose_fast(text)
     if loader is None:
