@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watcher.errors import GroundswellError
+from watcher.http.guard import MAX_CONNECTIONS, READ_TIMEOUT
 from watcher.playbooks.explain import Loc, dotted, explain
 from watcher.playbooks.reload import DEBOUNCE_MS
 from watcher.playbooks.yamlmarks import YamlError, load_marked
@@ -129,6 +130,12 @@ class SourceEntry(_Model):
 class HttpSettings(_Model):
     host: str = Field("127.0.0.1", description="Address for /metrics, /readyz and /ingest.")
     port: int = Field(9108, ge=0, le=65535, description="Port (0: any free port).")
+    read_timeout: float = Field(
+        READ_TIMEOUT, gt=0, description="Seconds a client has to send a whole request."
+    )
+    max_connections: int = Field(
+        MAX_CONNECTIONS, ge=1, description="Open HTTP connections at once; more are closed."
+    )
 
 
 class ServiceOptions(_Model):

@@ -2,13 +2,15 @@
 
 `app` (the application: `/metrics`, `/healthz`, `/readyz`), `ingest` (`POST /ingest`),
 `slack` (Slack's signed interactivity endpoint) and `socket_mode` (the same clicks over
-Slack's Socket Mode WebSocket, for installs with no public URL).
+Slack's Socket Mode WebSocket, for installs with no public URL); `guard` runs the app with
+read deadlines and a connection cap.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "app",
+    "guard",
     "ingest",
     "slack",
     "socket_mode",

@@ -138,6 +138,11 @@ class Metrics:
             "Writes to the delivery outbox that failed (a full disk); each is retried.",
             registry=registry,
         )
+        self._clients_dropped = Counter(
+            "groundswell_http_clients_dropped",
+            "HTTP clients closed for not sending a whole request in time, or over the cap.",
+            registry=registry,
+        )
         self.delivery_seconds = Histogram(
             "groundswell_delivery_seconds",
             "Time to deliver one alert, retries included.",
@@ -179,6 +184,10 @@ class Metrics:
     def count_outbox_failure(self) -> None:
         """A write to the outbox failed (it is retried; `/readyz` fails meanwhile)."""
         self._outbox_failures.inc()
+
+    def count_client_dropped(self) -> None:
+        """The HTTP server closed a slow or excess client."""
+        self._clients_dropped.inc()
 
     def observe_reload(self, *, ok: bool) -> None:
         """A playbook reload ran; the engine now runs the playbooks it kept or took."""

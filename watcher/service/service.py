@@ -40,6 +40,7 @@ from responders.base import Responder
 from responders.delivery.outbox import Outbox
 from watcher.errors import GroundswellError
 from watcher.http.app import create_app
+from watcher.http.guard import ConnectionGuard, serve
 from watcher.pipeline.dedup import Dedup
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
@@ -136,6 +137,11 @@ class Service:
             else None
         )
         self._runner: web.AppRunner | None = None
+        self.guard = ConnectionGuard(
+            self.metrics.count_client_dropped,
+            read_timeout=settings.http.read_timeout,
+            max_connections=settings.http.max_connections,
+        )
         self.dedup = wiring.dedup
         self.recorder = wiring.recorder
         self.source_buffer = settings.source_buffer
@@ -199,13 +205,9 @@ class Service:
             skipped=lambda: self.skipped,
             faults=self.alerts.faults,
         )
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
         try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
+            self._runner = await serve(app, self.host, self.port, self.guard)
         except OSError as exc:  # e.g. the port is taken: say which, no traceback
-            await self._runner.cleanup()
-            self._runner = None
             why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             raise ServeError(
                 f"cannot listen on {self.host}:{self.port}: {why}; stop what uses it or "
