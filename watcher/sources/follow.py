@@ -18,8 +18,6 @@ CHUNK = 4 * 2**20
 
 
 class FollowSource(Source):
-    firehose = False
-
     def __init__(
         self, name: str, path: Path, *, poll: float = 0.5, sleep: Sleep = asyncio.sleep
     ) -> None:

@@ -34,8 +34,6 @@ MAX_ERRORS = 10  # problems echoed back per request
 class IngestSource(Source):
     """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
 
-    firehose = False
-
     def __init__(
         self,
         token: str,

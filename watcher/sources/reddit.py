@@ -90,8 +90,6 @@ def pace(headers: Mapping[str, str], interval: float) -> float:
 class RedditSource(Source):
     """A poller of one subreddit's newest posts."""
 
-    firehose = False
-
     def __init__(
         self,
         name: str,

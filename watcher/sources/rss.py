@@ -91,8 +91,6 @@ def parse_feed(
 class RssSource(Source):
     """A poller: when the pipeline is busy it simply polls later."""
 
-    firehose = False
-
     def __init__(
         self,
         name: str,

@@ -8,13 +8,12 @@ import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 from watchfiles import Change
 
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
-from tests.watcher.service.test_service import wait_for
+from tests.watcher.service.test_service import scrape, wait_for
 from watcher.playbooks.model import Playbook, load_playbooks
 from watcher.playbooks.reload import PlaybookReloader
 from watcher.post import Post, post_from_json
@@ -110,11 +109,7 @@ async def test_edits_go_live_and_a_broken_edit_changes_nothing(
         await feed("more raw sewage")
         assert service.engine.stats.matched["waste"] == 2
 
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{service.port}/metrics") as resp,
-        ):
-            metrics = await resp.text()
+        metrics = await scrape(service.port)
         stop.set()
         await asyncio.wait_for(runner, 15)
     # A slow machine may see a save twice; every attempt must be counted and logged alike.

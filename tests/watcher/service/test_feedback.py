@@ -20,7 +20,7 @@ from responders.slack.actions import apply_click, parse_click
 from tests.conftest import T0, PostFactory
 from tests.responders.test_buttons import SECRET, click_body, signed
 from tests.watcher.pipeline.test_engine import background, crowd, lines
-from tests.watcher.service.test_service import wait_for
+from tests.watcher.service.test_service import scrape, wait_for
 from watcher.http.slack import PATH, actions_route
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
@@ -95,11 +95,7 @@ async def test_a_click_makes_the_detector_stricter_once_and_survives_restarts(
         await click(service.port, campaign, "U0SAM")  # a colleague agrees: still one alarm
         service.apply_feedback()  # what the poller does every few seconds
         assert strictness(service.engine) == 1.0 + FALSE_ALARM_STEP
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{service.port}/metrics") as resp,
-        ):
-            metrics = await resp.text()
+        metrics = await scrape(service.port)
         stop.set()
         await asyncio.wait_for(runner, 15)
     await delivery.aclose()

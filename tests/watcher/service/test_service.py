@@ -23,6 +23,15 @@ async def wait_for(predicate: Callable[[], bool]) -> None:
         await asyncio.sleep(0.02)
 
 
+async def scrape(port: int) -> str:
+    """The service's `/metrics` page, as Prometheus would read it."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/metrics") as resp,
+    ):
+        return await resp.text()
+
+
 async def test_service_serves_endpoints_and_prints_the_alert(
     mini_playbook: Playbook, make_post: PostFactory
 ) -> None:
