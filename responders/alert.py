@@ -6,7 +6,7 @@ Responders own this type; the watcher fills it in from the detector's decision.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Kind = Literal["new", "update"]
@@ -14,6 +14,11 @@ Kind = Literal["new", "update"]
 
 def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def utc(seconds: float) -> datetime:
+    """Seconds since the epoch as an aware UTC datetime (the outbox stores times so)."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from responders.delivery.history import RETENTION_DAYS
 from watcher.errors import GroundswellError
 from watcher.http.guard import MAX_CONNECTIONS, READ_TIMEOUT
 from watcher.playbooks.explain import Loc, dotted, explain
@@ -44,6 +45,7 @@ from watcher.playbooks.yamlmarks import YamlError, load_marked
 from watcher.service.supervisor import FIREHOSE_BUFFER
 
 __all__ = [
+    "API_TOKEN_VARIABLE",
     "DATA_DIR_VARIABLE",
     "DEFAULT_DATA_DIR",
     "DEFAULT_OUTBOX",
@@ -70,6 +72,8 @@ DEFAULT_DATA_DIR = Path("data")
 DEFAULT_STATE = Path("groundswell-state.sqlite")
 DEFAULT_OUTBOX = Path("groundswell-outbox.sqlite3")
 DEFAULT_SLACK_API = "https://slack.com/api/"
+#: The variable holding the bearer token of the HTTP API (and of the CLI's `--url`).
+API_TOKEN_VARIABLE = "GROUNDSWELL_API_TOKEN"  # noqa: S105 - a name, not a token
 
 
 class SettingsError(GroundswellError, ValueError):
@@ -157,6 +161,12 @@ class ServiceOptions(_Model):
         description="SQLite file for the delivery outbox, Slack threads and button feedback. "
         f"Unset: {DEFAULT_OUTBOX} in the data directory (the demo keeps a throwaway one).",
     )
+    history_days: float = Field(
+        RETENTION_DAYS,
+        gt=0,
+        description="Days the alert history (in the outbox file) keeps a campaign after its "
+        "last alert; older ones are forgotten.",
+    )
     reload: bool = Field(True, description="Watch the playbooks and put valid edits live.")
     reload_debounce_ms: int = Field(
         DEBOUNCE_MS, ge=0, description="Milliseconds of quiet after an edit before reloading."
@@ -201,6 +211,9 @@ class Environment(_Model):
         "", repr=False, description="Takes button clicks over Socket Mode (xapp-…)."
     )
     reddit_url: str = Field("https://www.reddit.com", description="Base URL of Reddit.")
+    api_token: str = Field(
+        "", repr=False, description="Bearer token of the /api/v1 routes; unset: no API."
+    )
     reddit_user_agent: str | None = Field(
         None, description="User-Agent for Reddit, unless a source gives its own."
     )
@@ -220,6 +233,7 @@ class Environment(_Model):
         "slack_api_url": "SLACK_API_URL",
         "slack_signing_secret": "SLACK_SIGNING_SECRET",
         "slack_app_token": "SLACK_APP_TOKEN",
+        "api_token": API_TOKEN_VARIABLE,
         "reddit_url": "GROUNDSWELL_REDDIT_URL",
         "reddit_user_agent": "GROUNDSWELL_REDDIT_USER_AGENT",
         "data_dir": DATA_DIR_VARIABLE,

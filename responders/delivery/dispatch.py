@@ -7,13 +7,18 @@ check, without duplicates. Clock and sleep are injected so tests run at full spe
 
 Each pending outbox row goes through these stages, which `Dispatcher` composes:
 
-1. silence (`silenced`): a snoozed playbook's alerts are suppressed until the snooze ends;
+1. silence (`silenced`): alerts a silence covers (`responders.delivery.silences`: a playbook,
+   or one of its terms; the Slack Snooze button makes one) are suppressed while it lasts;
 2. mute (`muted`): inside the campaign's cooldown, or once staff said it is no campaign, an
    update is quiet: it edits the record in place and pings nobody;
 3. dedup (`alert_key` when storing, `start_job` when sending): a re-detected alert adds no
    row, and the job tells the responder when an earlier attempt may have got through;
 4. retry (`RetrySchedule.wait`): a failure is tried again later, or given up on;
 5. notify log (`Ledger`): the outcome goes to the outbox, the `Tally` and the log.
+
+Every alert is also recorded in the history (`responders.delivery.history`) when it is
+stored, whether or not a stage lets it out, and campaigns quiet for longer than the
+retention are pruned from it now and then.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from dataclasses import dataclass, field
 
 from responders.alert import Alert, rfc3339
 from responders.base import Delivery, Job, OutboxResponder
+from responders.delivery.history import prune
 from responders.delivery.outbox import Outbox, Row
+from responders.delivery.silences import Silence, silence_for
 from responders.params import RespondParams
 
 log = logging.getLogger("groundswell.responders")
@@ -88,9 +95,13 @@ def alert_key(responder: str, alert: Alert) -> str:
     return f"{responder}|{s.campaign_id}|{s.kind}|{s.state}|{rfc3339(s.fired_at)}"
 
 
-def silenced(outbox: Outbox, playbook: str, now: float) -> bool:
-    """The silence stage: True while someone's snooze of the playbook has not expired."""
-    return outbox.snoozed_until(playbook, now) is not None
+#: How often the history is pruned of campaigns past the retention, at most.
+PRUNE_EVERY_S = 3600.0
+
+
+def silenced(outbox: Outbox, alert: Alert, now: float) -> Silence | None:
+    """The silence stage: the active silence that covers the alert at `now`, if any."""
+    return silence_for(outbox.db, alert, now)
 
 
 def muted(outbox: Outbox, row: Row, params: RespondParams | None) -> bool:
@@ -132,27 +143,29 @@ async def attempt(responder: OutboxResponder, job: Job) -> Delivery:
 class Ledger:
     """The notify-log stage: each row's outcome goes to the outbox, the tally and the log."""
 
-    def __init__(self, outbox: Outbox, tally: Tally) -> None:
+    def __init__(self, outbox: Outbox, tally: Tally, now: Callable[[], float]) -> None:
         self.outbox = outbox
         self.tally = tally
+        self.now = now
 
     def finish(
         self, row: Row, responder: str, outcome: str, *, noisy: bool = False, error: str = ""
     ) -> None:
         """The row is done: sent, or suppressed by a stage."""
-        self.outbox.finish(row.id, outcome, noisy=noisy, error=error)
+        self.outbox.finish(row.id, outcome, noisy=noisy, error=error, at=self.now())
         self.tally.count(responder, outcome)
 
     def orphan(self, row: Row) -> None:
         """The row's responder is no longer configured (the playbook changed since)."""
-        self.outbox.finish(row.id, "failed", error=f"no responder {row.responder!r} now")
+        error = f"no responder {row.responder!r} now"
+        self.outbox.finish(row.id, "failed", error=error, at=self.now())
         self.tally.failed += 1
 
     def give_up(self, row: Row, responder: str, attempts: int, failure: Delivery) -> None:
         log.error("giving up on %s after %d attempts: %s", row.key, attempts, failure.reason)
         # 'gave_up' rows are tried again on the next start; 'failed' ones cannot succeed
         status = "failed" if failure.permanent else "gave_up"
-        self.outbox.finish(row.id, status, error=failure.reason)
+        self.outbox.finish(row.id, status, error=failure.reason, at=self.now())
         self.tally.count(responder, "failed")
 
     def retry(self, row: Row, responder: str, wait: float, at: float, reason: str) -> None:
@@ -176,6 +189,7 @@ class Dispatcher:
         now: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         retry: RetrySchedule | None = None,
+        retention_s: float | None = None,
     ) -> None:
         self.outbox = outbox
         self.routes = {name: tuple(rs) for name, rs in routes.items()}
@@ -184,7 +198,9 @@ class Dispatcher:
         self.sleep = sleep
         self.retry = retry or RetrySchedule()
         self.tally = Tally()
-        self.ledger = Ledger(outbox, self.tally)
+        self.ledger = Ledger(outbox, self.tally, now)
+        self.retention_s = retention_s  # None: keep the history for ever
+        self._pruned_at = -float("inf")
         self._responders = {r.name: r for rs in self.routes.values() for r in rs}
         # one lane per responder, each drained on its own: a slow Slack holds up only
         # Slack's rows, never the console's; one drain per lane at a time, or a row could
@@ -209,7 +225,21 @@ class Dispatcher:
             for alert in alerts
             for responder in self.routes.get(alert.surge.playbook, ())
         ]
-        return self.outbox.add_all(entries, now=self.now()) if entries else 0
+        now = self.now()
+        added = self.outbox.add_all(entries, now=now, alerts=alerts) if alerts else 0
+        self.prune_history(now)
+        return added
+
+    def prune_history(self, now: float) -> int:
+        """Forget campaigns quiet for longer than the retention (at most once an hour);
+        returns how many went."""
+        if self.retention_s is None or now - self._pruned_at < PRUNE_EVERY_S:
+            return 0
+        self._pruned_at = now
+        gone = prune(self.outbox.db, now - self.retention_s)
+        if gone:
+            log.info("history: forgot %d campaigns quiet for over the retention", gone)
+        return gone
 
     async def send(self, alert: Alert) -> Delivery:
         self.enqueue(alert)
@@ -269,14 +299,17 @@ class Dispatcher:
             self.ledger.orphan(row)
             return True
         playbook = row.alert.surge.playbook
-        if silenced(self.outbox, playbook, self.now()):
-            self.ledger.finish(row, responder.name, "suppressed", error="playbook snoozed")
+        silence = silenced(self.outbox, row.alert, self.now())
+        if silence is not None:
+            why = f"silenced by {silence.id} ({silence.created_by}: {silence.reason})"
+            self.ledger.finish(row, responder.name, "suppressed", error=why)
             return True
         quiet = muted(self.outbox, row, self.params.get(playbook))
         job = start_job(self.outbox, row, quiet=quiet)
         delivery = await attempt(responder, job)
         if delivery.outcome != "failed":
-            self.ledger.finish(row, responder.name, delivery.outcome, noisy=not quiet)
+            outcome, reason = delivery.outcome, delivery.reason
+            self.ledger.finish(row, responder.name, outcome, noisy=not quiet, error=reason)
             return True
         wait = self.retry.wait(job.attempt, delivery)
         if wait is None:

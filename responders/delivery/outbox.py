@@ -3,7 +3,8 @@
 One row per alert and channel, keyed so that re-detecting the same alert after a restart adds
 nothing. A row is marked sent only after the far end said ok, so a crash or an outage loses
 nothing. The same file keeps what delivery needs to remember: each campaign's Slack thread,
-button feedback and playbook snoozes.
+button feedback, silences (`responders.delivery.silences`) and the alert history
+(`responders.delivery.history`).
 
 All times are passed in (seconds since the epoch); this module reads no clock.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from responders.alert import Alert
 from responders.codec import decode, encode
+from responders.delivery import history, silences
 from responders.delivery.feedback import Feedback, feedback_action
 
 _SCHEMA = """
@@ -59,6 +61,8 @@ CREATE TABLE IF NOT EXISTS snoozes (
     by TEXT NOT NULL
 );
 """
+#: Columns added since the first release, each with its definition: added on open.
+_ADDED = {("outbox", "done_at"): "REAL NOT NULL DEFAULT 0"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,27 @@ class Outbox:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # sent-marks must survive power loss
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + history.SCHEMA + silences.SCHEMA)
+        for (table, column), definition in _ADDED.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self._adopt_snoozes()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the history and silence queries that share this file."""
+        return self._db
+
+    def _adopt_snoozes(self) -> None:
+        """Snoozes from before silences existed become silences (playbook-wide)."""
+        rows = self._db.execute("SELECT playbook, until, by FROM snoozes").fetchall()
+        for playbook, until, by in rows:
+            silences.add_silence(
+                self._db, playbook, starts_at=0.0, ends_at=until, reason="Slack snooze",
+                created_by=by,
+            )  # fmt: skip
+        self._db.execute("DELETE FROM snoozes")
 
     def close(self) -> None:
         self._db.close()
@@ -117,12 +141,20 @@ class Outbox:
         )  # fmt: skip
         return cursor.rowcount == 1
 
-    def add_all(self, entries: Sequence[tuple[str, str, Alert]], *, now: float) -> int:
-        """Store (key, responder, alert) entries in one transaction, so one fsync makes a
-        whole batch durable; returns how many were new. On an error (a full disk: SQLITE_FULL)
-        nothing is stored and the error is raised, so the caller can keep them and retry."""
+    def add_all(
+        self,
+        entries: Sequence[tuple[str, str, Alert]],
+        *,
+        now: float,
+        alerts: Sequence[Alert] = (),
+    ) -> int:
+        """Store (key, responder, alert) entries, and record `alerts` in the history, in one
+        transaction, so one fsync makes a whole batch durable; returns how many entries were
+        new. On an error (a full disk: SQLITE_FULL) nothing is stored and the error is
+        raised, so the caller can keep them and retry."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            history.record(self._db, alerts, now=now)
             added = sum(
                 self.add(key, responder, alert, now=now) for key, responder, alert in entries
             )
@@ -147,10 +179,13 @@ class Outbox:
         """Count the attempt before making it, so after a crash the row is known in doubt."""
         self._db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (row_id,))
 
-    def finish(self, row_id: int, status: str, *, noisy: bool = False, error: str = "") -> None:
+    def finish(
+        self, row_id: int, status: str, *, noisy: bool = False, error: str = "", at: float = 0.0
+    ) -> None:
+        """The row is done (`at`: when, for the history)."""
         self._db.execute(
-            "UPDATE outbox SET status = ?, noisy = ?, last_error = ? WHERE id = ?",
-            (status, int(noisy), error, row_id),
+            "UPDATE outbox SET status = ?, noisy = ?, last_error = ?, done_at = ? WHERE id = ?",
+            (status, int(noisy), error, at, row_id),
         )
 
     def revive(self) -> int:
@@ -245,16 +280,18 @@ class Outbox:
         row = self._db.execute("SELECT MAX(id) FROM feedback").fetchone()
         return 0 if row is None or row[0] is None else int(row[0])
 
-    def snooze(self, playbook: str, until: float, by: str) -> None:
-        self._db.execute(
-            "INSERT INTO snoozes (playbook, until, by) VALUES (?, ?, ?) ON CONFLICT (playbook)"
-            " DO UPDATE SET until = MAX(until, excluded.until), by = excluded.by",
-            (playbook, until, by),
+    def snooze(self, playbook: str, until: float, by: str, *, now: float) -> silences.Silence:
+        """The Slack Snooze button: a playbook-wide silence from `now` until `until`."""
+        return silences.add_silence(
+            self._db, playbook, starts_at=now, ends_at=until, reason="Slack snooze", created_by=by
         )
 
     def snoozed_until(self, playbook: str, now: float) -> float | None:
-        """When the playbook's snooze ends, or None if it is not snoozed at `now`."""
-        row = self._db.execute(
-            "SELECT until FROM snoozes WHERE playbook = ? AND until > ?", (playbook, now)
-        ).fetchone()
-        return None if row is None else float(row[0])
+        """When the playbook-wide silence of the playbook ends, or None if there is none
+        at `now`."""
+        ends = [
+            s.ends_at
+            for s in silences.list_silences(self._db, now, playbook=playbook)
+            if s.active(now) and not s.term
+        ]
+        return max(ends, default=None)

@@ -81,7 +81,7 @@ async def apply_click(
     outbox.add_feedback(click.playbook, click.campaign_id, note, now=now)
     if click.action == "snooze":
         who = click.user_name or click.user_id
-        outbox.snooze(click.playbook, now + respond.snooze_hours * 3600.0, who)
+        outbox.snooze(click.playbook, now + respond.snooze_hours * 3600.0, who, now=now)
     redrawn = 0
     for responder in {r.name: r for r in slack.values()}.values():
         redrawn += await responder.refresh(click.campaign_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from responders.alert import Alert
 from responders.base import Delivery, Job
 from responders.delivery.dispatch import (
     Dispatcher,
@@ -66,10 +68,12 @@ def test_retry_schedule_doubles_to_its_cap_and_honours_retry_after() -> None:
 
 
 def test_silence_lasts_until_the_snooze_ends(outbox: Outbox) -> None:
-    outbox.snooze("waste", 100.0, "rosa")
-    assert silenced(outbox, "waste", 99.0)
-    assert not silenced(outbox, "waste", 100.0)
-    assert not silenced(outbox, "sewage", 50.0)
+    outbox.snooze("waste", 100.0, "rosa", now=10.0)
+    assert silenced(outbox, alert(), 99.0) is not None
+    assert silenced(outbox, alert(), 100.0) is None
+    assert silenced(outbox, alert(), 9.0) is None  # not yet begun
+    other = Alert(replace(alert().surge, playbook="sewage"))
+    assert silenced(outbox, other, 50.0) is None
 
 
 def test_mute_keeps_updates_in_the_cooldown_quiet_but_never_the_first_or_the_end(
@@ -116,7 +120,7 @@ async def test_a_snoozed_playbook_is_suppressed_and_nothing_is_sent(
 ) -> None:
     responder = Scripted()
     d = dispatcher(outbox, clock, responder)
-    outbox.snooze("waste", clock.t + 3600, "rosa")
+    outbox.snooze("waste", clock.t + 3600, "rosa", now=clock.t)
     await d.send(alert())
     assert responder.jobs == []
     assert d.tally.suppressed == 1

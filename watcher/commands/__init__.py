@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 __all__ = [
+    "alerts",
     "backtest",
     "check",
     "common",
+    "records",
     "replay",
     "run",
     "schema",
     "series",
+    "silence",
     "simulate",
 ]

@@ -111,7 +111,9 @@ async def _serve(
         install_signal_handlers(stop)
         outbox = settings.outbox
         assert outbox is not None
-        config = DeliveryConfig.from_environment(settings.env, outbox, sys.stdout)
+        config = DeliveryConfig.from_environment(
+            settings.env, outbox, sys.stdout, history_days=settings.history_days
+        )
         delivery = build_delivery(playbooks, config)
         routes = []
         if config.signing_secret:

@@ -28,6 +28,7 @@ from responders.channels.console import ConsoleResponder
 from responders.channels.ndjson import NdjsonResponder
 from responders.channels.webhook import WebhookResponder
 from responders.delivery.dispatch import Dispatcher, RetrySchedule
+from responders.delivery.history import RETENTION_DAYS
 from responders.delivery.outbox import Outbox
 from responders.slack.client import SlackResponder
 from responders.slack.retry import SlackRetryHandler, Sleep
@@ -67,10 +68,16 @@ class DeliveryConfig:
     signing_secret: str = ""
     app_token: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    history_days: float | None = RETENTION_DAYS  # None: keep the history for ever
 
     @classmethod
     def from_environment(
-        cls, env: Environment, outbox: Path, console: TextIO | None
+        cls,
+        env: Environment,
+        outbox: Path,
+        console: TextIO | None,
+        *,
+        history_days: float | None = RETENTION_DAYS,
     ) -> DeliveryConfig:
         return cls(
             outbox=outbox,
@@ -80,6 +87,7 @@ class DeliveryConfig:
             signing_secret=env.slack_signing_secret,
             app_token=env.slack_app_token,
             env=env.variables,
+            history_days=history_days,
         )
 
 
@@ -253,5 +261,7 @@ def build_delivery(
         now=now,
         sleep=sleep,
         retry=backoff or RetrySchedule(first=max(retry_first, 0.001) * 2),
+        retention_s=None if config.history_days is None else config.history_days * 86400.0,
     )
+    dispatcher.prune_history(now())
     return DeliveryStack(dispatcher, outbox, parts.slack, session, parts.files)
