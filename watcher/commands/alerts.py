@@ -19,6 +19,7 @@ import orjson
 
 from responders.delivery.records import FeedbackRequest
 from watcher.commands.records import add_store_flags, open_store
+from watcher.http.openapi import STATES, known_states
 
 
 def when(value: str) -> str:
@@ -45,15 +46,15 @@ def _delivered(counts: Mapping[str, int]) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    states = [s for given in args.state for s in given.split(",") if s]
     query: dict[str, Any] = {"limit": args.limit}
     if args.since:
         query["since"] = args.since
     if args.playbook:
         query["playbook"] = args.playbook
-    if states:
-        query["states"] = states
     with open_store(args) as store:
+        states = known_states([s for given in args.state for s in given.split(",") if s])
+        if states:
+            query["states"] = states
         found = store.alerts(query)
     if args.json:
         print_json(found)
@@ -153,8 +154,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="STATE",
-        help="only those whose latest state is this (emerging, escalating, peaked, subsiding, "
-        "over); repeat or separate with commas",
+        help=f"only those whose latest state is this ({', '.join(STATES)}); repeat or "
+        "separate with commas",
     )
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     listing.add_argument("--json", action="store_true", help="print JSON, as the API answers")

@@ -12,21 +12,25 @@ import contextlib
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from responders.delivery.records import Records
+from watcher.http.api import Redraw, api_routes
+from watcher.http.openapi import PREFIX as API_PREFIX
+from watcher.http.slack import ANSWER_WITHIN_S, actions_route
 from watcher.http.slack import PATH as ACTIONS_PATH
-from watcher.http.slack import actions_route
 from watcher.http.socket_mode import SocketModeError, start_socket_mode
 from watcher.pipeline.dedup import Dedup
 from watcher.playbooks.model import Playbook
 from watcher.service.checkpoint import CheckpointError
-from watcher.service.delivery import DeliveryConfig, build_delivery
+from watcher.service.delivery import DeliveryConfig, DeliveryStack, build_delivery
 from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
 from watcher.service.service import Service, Wiring, install_signal_handlers
 from watcher.service.stores import DataDirError, prepare_stores
-from watcher.settings import Settings
+from watcher.settings import API_TOKEN_VARIABLE, Settings
 from watcher.sources.base import Source
 from watcher.sources.cursors import CursorStore
 from watcher.sources.replay import ReplaySource, file_lines
@@ -119,6 +123,10 @@ async def _serve(
         if config.signing_secret:
             routes.append(actions_route(delivery, config.signing_secret))
             log.info("Slack buttons: POST %s verifies SLACK_SIGNING_SECRET", ACTIONS_PATH)
+        if settings.env.api_token:
+            records, redraw = api_parts(delivery)
+            routes.extend(api_routes(records, settings.env.api_token, redraw=redraw))
+            log.info("API: %s/… needs $%s as bearer token", API_PREFIX, API_TOKEN_VARIABLE)
 
         def refresh(metrics: Metrics) -> None:
             metrics.observe_outbox_store(
@@ -161,3 +169,22 @@ async def _serve(
             await delivery.aclose()
         log.info("stopped cleanly")
     return 0
+
+
+def api_parts(delivery: DeliveryStack) -> tuple[Records, Redraw]:
+    """What `/api/v1` works on: the stack's outbox as records (silences may name the
+    playbooks delivery knows), and a redraw of a campaign's Slack messages after a click
+    from the API, bounded like a button's (`ANSWER_WITHIN_S`)."""
+    records = Records(delivery.outbox, now=time.time, playbooks=delivery.dispatcher.params.keys)
+
+    async def redraw(campaign_id: str) -> None:
+        try:
+            async with asyncio.timeout(ANSWER_WITHIN_S):
+                for responder in delivery.slack.values():
+                    await responder.refresh(campaign_id)
+        except TimeoutError:
+            log.warning("api: redraw of %s still running after %gs", campaign_id, ANSWER_WITHIN_S)
+        except Exception:  # the feedback is recorded; a failed redraw must not lose that
+            log.exception("api: could not redraw %s", campaign_id)
+
+    return records, redraw

@@ -31,6 +31,19 @@ MAX_BODY = 8 * 2**20
 MAX_ERRORS = 10  # problems echoed back per request
 
 
+def bearer_matches(header: str, expected: bytes) -> bool:
+    """Whether an `Authorization` header is `expected` (`Bearer <token>`, as bytes), compared
+    in constant time. Also the HTTP API's check.
+
+    aiohttp hands over a header's bytes that are not UTF-8 as surrogate escapes; they go back
+    to those bytes here (and can never match the token) instead of raising.
+
+    >>> bearer_matches("Bearer s3cret", b"Bearer s3cret"), bearer_matches("Bearer x", b"Bearer y")
+    (True, False)
+    """
+    return hmac.compare_digest(header.encode("utf-8", "surrogateescape"), expected)
+
+
 class IngestSource(Source):
     """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
 
@@ -55,11 +68,8 @@ class IngestSource(Source):
         self._seen = RecentKeys(200_000)
 
     def authorized(self, header: str) -> bool:
-        """Whether an `Authorization` header carries the token (compared in constant time).
-
-        aiohttp hands over a header's bytes that are not UTF-8 as surrogate escapes; they
-        go back to those bytes here (and can never match the token) instead of raising."""
-        return hmac.compare_digest(header.encode("utf-8", "surrogateescape"), self._expected)
+        """Whether an `Authorization` header carries the token (`bearer_matches`)."""
+        return bearer_matches(header, self._expected)
 
     async def stream(self) -> AsyncIterator[list[Post]]:
         self.health.connected = True
