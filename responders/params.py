@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 #: The delivery channels a playbook can choose.
-Channel = Literal["console", "slack", "webhook", "ndjson"]
+Channel = Literal["console", "slack", "webhook", "ndjson", "email"]
 _ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+#: An address as SMTP takes it: no display name, no spaces, no angle brackets.
+_ADDRESS = r"^[^@\s<>,;]+@[^@\s<>,;]+$"
 
 
 class _Closed(BaseModel):
@@ -78,6 +80,41 @@ class NdjsonParams(_Closed):
     path: str = Field(min_length=1, description="File to append alert lines to.")
 
 
+class EmailParams(_Closed):
+    """Email the brief (plain text and HTML) over SMTP."""
+
+    to: tuple[Annotated[str, StringConstraints(pattern=_ADDRESS)], ...] = Field(
+        min_length=1, description="Addresses to send to, e.g. [campaigns@ngo.example]."
+    )
+    sender: str = Field(pattern=_ADDRESS, description="The From address.")
+    host: str = Field(default="localhost", min_length=1, description="SMTP server.")
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port; unset: 465 with `security: tls`, 587 with starttls, 25 with none.",
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls: upgrade the connection (port 587); tls: TLS from the start "
+        "(port 465); none: plain text, for a relay on this machine only.",
+    )
+    username_env: str | None = Field(
+        default=None, pattern=_ENV_NAME, description="Environment variable with the SMTP user."
+    )
+    password_env: str | None = Field(
+        default=None, pattern=_ENV_NAME, description="Environment variable with the SMTP password."
+    )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for the server at each step."
+    )
+
+    def smtp_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
 class VoiceDiscovery(_Closed):
     """Finding other voices in the surge itself, under the people-safety rule."""
 
@@ -114,12 +151,13 @@ class RespondParams(_Closed):
 
     channels: tuple[Channel, ...] | None = Field(
         default=None,
-        description="Where alerts go: any of console, slack, webhook, ndjson. Unset means the "
-        "console plus every channel that has its own section below.",
+        description="Where alerts go: any of console, slack, webhook, ndjson, email. Unset "
+        "means the console plus every channel that has its own section below.",
     )
     slack: SlackParams | None = Field(default=None, description="Post alerts to Slack.")
     webhook: WebhookParams | None = Field(default=None, description="POST alerts as JSON.")
     ndjson: NdjsonParams | None = Field(default=None, description="Append alerts to a file.")
+    email: EmailParams | None = Field(default=None, description="Email the brief over SMTP.")
     cooldown_minutes: float = Field(
         default=30.0,
         ge=0,
@@ -162,5 +200,5 @@ class RespondParams(_Closed):
         """The channels this playbook delivers to."""
         if self.channels is not None:
             return self.channels
-        configured: tuple[Channel, ...] = ("slack", "webhook", "ndjson")
+        configured: tuple[Channel, ...] = ("slack", "webhook", "ndjson", "email")
         return ("console", *(c for c in configured if getattr(self, c) is not None))

@@ -3,7 +3,8 @@
 The Slack settings come from the environment, read once in `watcher/settings.py`:
 `SLACK_BOT_TOKEN` (Web API), `SLACK_API_URL` (base URL; default Slack's), `SLACK_SIGNING_SECRET`
 (button clicks over HTTP), `SLACK_APP_TOKEN` (button clicks over Socket Mode). A playbook's
-`respond.slack.webhook_url_env` and `respond.webhook.secret_env` name further variables.
+`respond.slack.webhook_url_env`, `respond.webhook.secret_env` and `respond.email.username_env`
+and `password_env` name further variables.
 `CHANNELS` maps each `respond.channels` name to the factory that builds its responder.
 """
 
@@ -186,12 +187,35 @@ def _ndjson(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
     return parts.shared[key]
 
 
+def _email(parts: _Parts, pb: Playbook) -> OutboxResponder | None:
+    email = pb.respond.email
+    if email is None:
+        return None
+    from responders.channels.mail import EmailResponder  # aiosmtplib only when emailing
+
+    env = parts.config.env
+    for variable in (email.username_env, email.password_env):
+        if variable and not env.get(variable):
+            log.warning("%s: email without login: $%s is not set", pb.name, variable)
+    key = f"email:{email.sender}>{','.join(email.to)}@{email.host}:{email.smtp_port()}"
+    if key not in parts.shared:
+        parts.shared[key] = EmailResponder(
+            email,
+            username=env.get(email.username_env or "", ""),
+            password=env.get(email.password_env or "", ""),
+            now=parts.now,
+            name=key,
+        )
+    return parts.shared[key]
+
+
 #: The responder factory for each `respond.channels` name; None: skip this playbook's channel.
 CHANNELS: dict[str, Callable[[_Parts, Playbook], OutboxResponder | None]] = {
     "console": _console,
     "slack": _slack,
     "webhook": _webhook,
     "ndjson": _ndjson,
+    "email": _email,
 }
 
 
