@@ -99,6 +99,9 @@ class Brief:
 class Alert:
     surge: Surge
     brief: Brief = field(default_factory=Brief)
+    #: The playbook's IANA time zone (`respond.timezone`), for local time beside UTC; "" for
+    #: UTC only.
+    timezone: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """One line of the alerts NDJSON format."""
@@ -136,6 +139,22 @@ class Alert:
             "resources": [_item(i) for i in self.brief.resources],
             "voices": [_item(i) for i in self.brief.voices],
             "offers": [_item(i) for i in self.brief.offers],
+            **self._local_times(),
+        }
+
+    def _local_times(self) -> dict[str, str]:
+        """With a time zone, the zone and the local times (only then: the format stays
+        as it was for the playbooks that name none)."""
+        if not self.timezone:
+            return {}
+        from zoneinfo import ZoneInfo  # the name was checked when the playbook loaded
+
+        local = ZoneInfo(self.timezone)
+        s = self.surge
+        return {
+            "timezone": self.timezone,
+            "fired_at_local": s.fired_at.astimezone(local).isoformat(),
+            "onset_local": s.onset.astimezone(local).isoformat(),
         }
 
 

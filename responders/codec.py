@@ -66,4 +66,4 @@ def decode(data: bytes | str) -> Alert:
         voices=tuple(BriefItem(**i) for i in b["voices"]),
         offers=tuple(BriefItem(**i) for i in b["offers"]),
     )
-    return Alert(surge, brief)
+    return Alert(surge, brief, timezone=raw.get("timezone", ""))

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from responders.localtime import zone
 
 #: The delivery channels a playbook can choose.
 Channel = Literal["console", "slack", "webhook", "ndjson", "email"]
@@ -168,6 +178,11 @@ class RespondParams(_Closed):
     snooze_hours: float = Field(
         default=6.0, gt=0, description="How long the Snooze button silences this playbook."
     )
+    timezone: str = Field(
+        default="",
+        description="IANA time zone of the team, e.g. Europe/London: alerts, briefs and the "
+        "backtest plot show local time beside UTC. Empty: UTC only.",
+    )
     link_url: str = Field(
         default="",
         description="Link back for more, with {playbook} and {campaign_id} filled in, e.g. "
@@ -185,6 +200,13 @@ class RespondParams(_Closed):
     offers: tuple[Offer, ...] = Field(
         default=(), description="Offers of support for the most active people."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        if name:
+            zone(name)  # raises ValueError naming the mistake
+        return name
 
     @model_validator(mode="after")
     def _channels_have_sections(self) -> RespondParams:

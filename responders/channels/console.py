@@ -2,19 +2,21 @@
 
 Each brief item is one line: `N. title — detail <url> (why)`, so a resource's title and
 summary stay apart. Voices are grouped under the playbook's list and those found in the
-surge, instead of each repeating where it came from. Times are shown to the minute in UTC.
+surge, instead of each repeating where it came from. Times are shown to the minute in UTC,
+with local time beside them when the playbook names its time zone (`respond.timezone`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 
 from responders.alert import Alert, BriefItem
 from responders.base import Delivery
 from responders.brief.voices import FOUND, LISTED
+from responders.localtime import beside_utc
 
 _BOLD, _DIM, _RED, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[0m"
 
@@ -24,9 +26,9 @@ def _clip(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _when(moment: datetime) -> str:
-    """`2009-10-12 21:40 UTC`: a reader needs the minute, not the microsecond."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _when(moment: datetime, timezone: str = "") -> str:
+    """`2009-10-12 21:40 UTC (22:40 BST)`: a reader needs the minute, not the microsecond."""
+    return beside_utc(moment, timezone)
 
 
 def render(alert: Alert, *, colour: bool = False) -> str:
@@ -44,7 +46,7 @@ def render(alert: Alert, *, colour: bool = False) -> str:
     lines = [
         style(_BOLD + (_RED if s.kind == "new" else _YELLOW), f"▲ {head}: {s.playbook}")
         + f"  [{s.state}]  {s.campaign_id}",
-        f"  at {_when(s.fired_at)} (onset ~{_when(s.onset)})",
+        f"  at {_when(s.fired_at, alert.timezone)} (onset ~{_when(s.onset, alert.timezone)})",
         f"  {s.posts} posts from {s.distinct_authors} people"
         # no share without posts or author data: "0% of posts" would claim a measurement
         + (f"; top account {s.top_author_share:.0%} of posts" if s.top_author_share > 0 else ""),

@@ -27,6 +27,7 @@ import aiosmtplib
 from responders.alert import Alert, BriefItem
 from responders.base import Delivery, Job
 from responders.channels.console import render
+from responders.localtime import beside_utc
 from responders.params import EmailParams
 
 DOMAIN = "groundswell.invalid"  # Message-IDs need a right-hand side; ours names no host
@@ -89,7 +90,7 @@ def render_html(alert: Alert) -> str:
         facts.append("emerging: " + ", ".join(s.emerging_terms))
     body = [
         f"<h2>{_e(head)}: {_e(s.playbook)} <small>[{_e(s.state)}]</small></h2>",
-        f"<p>{_e(s.campaign_id)} · {_e(s.fired_at.strftime('%Y-%m-%d %H:%M UTC'))}</p>",
+        f"<p>{_e(s.campaign_id)} · {_e(beside_utc(s.fired_at, alert.timezone))}</p>",
         "<ul>" + "".join(f"<li>{_e(fact)}</li>" for fact in facts) + "</ul>",
     ]
     if s.samples:

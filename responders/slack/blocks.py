@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from responders.alert import Alert, BriefItem, Surge, rfc3339
 from responders.delivery.feedback import Feedback, FeedbackAction
+from responders.localtime import local_suffix
 from responders.slack.text import clip, escape, link, mention, plain, safe_url
 
 Block = dict[str, Any]
@@ -62,13 +64,18 @@ def _ratio(surge: Surge) -> str:
     return f"×{surge.rate / surge.baseline:.1f}" if surge.baseline > 0 else "from nothing"
 
 
-def _facts(surge: Surge) -> Block:
+def _at(moment: datetime, timezone: str) -> str:
+    """The RFC 3339 time, and the local time beside it when the playbook names a zone."""
+    return rfc3339(moment) + local_suffix(moment, timezone)
+
+
+def _facts(surge: Surge, timezone: str = "") -> Block:
     fields = [
         f"*State*\n{escape(surge.state)}",
         f"*Rate*\n{surge.rate:.1f} per {surge.bucket_minutes} min, {_ratio(surge)} baseline",
         f"*People*\n{surge.distinct_authors:,} accounts, {surge.posts:,} posts",
         f"*Growth*\n×{surge.growth:.1f} (significance {surge.score:.1f})",
-        f"*Since*\n{rfc3339(surge.onset)}",
+        f"*Since*\n{_at(surge.onset, timezone)}",
         "*Sources*\n" + (", ".join(clip(name, 40) for name, _ in surge.sources[:6]) or "—"),
     ]
     return {"type": "section", "fields": [_mrkdwn(f[:MAX_FIELD_TEXT]) for f in fields]}
@@ -177,10 +184,11 @@ def top_message(
     """The campaign's one top-level message, showing its current state and who acted."""
     s = alert.surge
     header = "▲ Campaign" + (" over" if s.state == "over" else "") + f": {s.playbook}"
+    updated = _at(s.fired_at, alert.timezone)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": plain(header, 150)}},
-        _section(f"`{escape(s.campaign_id)}` · {escape(s.state)} · updated {rfc3339(s.fired_at)}"),
-        _facts(s),
+        _section(f"`{escape(s.campaign_id)}` · {escape(s.state)} · updated {updated}"),
+        _facts(s, alert.timezone),
         _section(_terms(s)),
         *_samples(s),
         {"type": "divider"},
@@ -200,13 +208,13 @@ def update_message(alert: Alert) -> Message:
     """A short thread reply for a lifecycle change."""
     s = alert.surge
     line = (
-        f"*{escape(s.state.capitalize())}* at {rfc3339(s.fired_at)}: {s.rate:.1f} per "
+        f"*{escape(s.state.capitalize())}* at {_at(s.fired_at, alert.timezone)}: {s.rate:.1f} per "
         f"{s.bucket_minutes} min ({_ratio(s)} baseline), {s.posts:,} posts from "
         f"{s.distinct_authors:,} accounts so far."
     )
     if s.state == "over":
         line = (
-            f"*Over* at {rfc3339(s.fired_at)}: {s.posts:,} posts from "
+            f"*Over* at {_at(s.fired_at, alert.timezone)}: {s.posts:,} posts from "
             f"{s.distinct_authors:,} accounts in all."
         )
     blocks = [_section(line)]

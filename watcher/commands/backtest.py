@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from responders.localtime import local_suffix
 from watcher.commands.common import InputError, check_output, open_input, playbooks_or_exit
 
 
@@ -56,7 +57,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         for alert in result.alerts:
             s = alert.surge
             print(
-                f"  {_when(s.fired_at.timestamp())}  {s.kind:<6} {s.state:<10} "
+                f"  {_when(s.fired_at.timestamp())}{local_suffix(s.fired_at, alert.timezone)}"
+                f"  {s.kind:<6} {s.state:<10} "
                 f"score {s.score:5.1f}  posts {s.posts:5,}  authors {s.distinct_authors:5,}  "
                 f"{_delay(result.delay(alert))}".rstrip()
             )

@@ -75,7 +75,8 @@ def build_alert(
         voice_candidates=voice_candidates(tally, known_authors),
         texts=surge_texts(tally),
     )
-    return Alert(surge, build_brief(surge, pb.respond, own_accounts=pb.watch.own_accounts))
+    brief = build_brief(surge, pb.respond, own_accounts=pb.watch.own_accounts)
+    return Alert(surge, brief, timezone=pb.respond.timezone)
 
 
 def surging_terms(playbook: Playbook, decision: Decision) -> tuple[str, ...]:

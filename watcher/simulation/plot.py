@@ -1,6 +1,8 @@
 """The backtest picture: volume against baseline, distinct authors and score, alerts marked.
 
-Drawn on a bare `Figure` with the Agg canvas, so no display and no pyplot global state.
+Drawn on a bare `Figure` with the Agg canvas, so no display and no pyplot global state. The
+bottom axis is event time in UTC; a playbook that names its time zone (`respond.timezone`) also
+gets local time along the top.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from responders.localtime import zone
 from watcher.simulation.backtest import Backtest
 
 _NEW, _UPDATE, _ONSET = "#d62728", "#ff7f0e", "#444444"
@@ -77,5 +80,12 @@ def plot_backtest(result: Backtest, out: Path, *, title: str = "") -> None:
     locator = AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]
     score.xaxis.set_major_locator(locator)
     score.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
+    if pb.respond.timezone:  # local time along the top, UTC along the bottom
+        local = zone(pb.respond.timezone)
+        top = volume.secondary_xaxis("top")
+        local_locator = AutoDateLocator(tz=local)  # type: ignore[no-untyped-call]
+        top.xaxis.set_major_locator(local_locator)
+        top.xaxis.set_major_formatter(ConciseDateFormatter(local_locator, tz=local))  # type: ignore[no-untyped-call]
+        top.set_xlabel(f"local time ({pb.respond.timezone})")
     fig.suptitle(title or f"Backtest of playbook {pb.name!r}", fontsize=14)
     fig.savefig(out, dpi=100)

@@ -132,3 +132,19 @@ def test_backtest_says_when_no_post_carries_the_label(
         "none can be called missed",
         "alerts it would have fired: none",
     ]
+
+
+def test_a_playbook_with_a_time_zone_shows_local_time_in_the_backtest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (PLAYBOOKS / "river-sewage.yaml").read_text(encoding="utf-8")
+    playbook = tmp_path / "river-sewage.yaml"
+    playbook.write_text(text.replace("\nrespond:\n", "\nrespond:\n  timezone: Europe/London\n"))
+    posts = tmp_path / "sewage.ndjson"
+    posts.write_bytes(b"\n".join(scenario_lines("sewage")) + b"\n")
+    plot = tmp_path / "plot.png"
+    assert main(["backtest", str(playbook), "--posts", str(posts), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert " UTC (" in out[3]
+    assert " BST)  new    emerging " in out[3]  # October 2009: British summer time
+    assert png_size(plot) == (1300, 900)  # with local time along the top
