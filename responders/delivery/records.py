@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from responders.alert import rfc3339, utc
 from responders.delivery import history, silences
@@ -44,6 +44,13 @@ def parse_duration(text: str) -> float:
         raise RecordError(f"duration {text!r} is not a number and a unit (s, m, h, d, w), e.g. 6h")
     text = text.strip()
     return float(text[:-1]) * _UNITS[text[-1]]
+
+
+def explain(exc: ValidationError) -> str:
+    """A request model's validation errors in one line: `field: what is wrong; …`."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 class _Closed(BaseModel):

@@ -13,13 +13,6 @@ from tests.conftest import MINI_PLAYBOOK, PLAYBOOKS
 from watcher.cli import main
 
 
-@pytest.fixture(scope="module")
-def trafigura(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sim") / "trafigura.ndjson"
-    assert main(["simulate", "--scenario", "trafigura", "--out", str(out)]) == 0
-    return out
-
-
 def alerts_of(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 

@@ -22,7 +22,13 @@ import orjson
 from pydantic import ValidationError
 
 from responders.delivery.outbox import Outbox
-from responders.delivery.records import FeedbackRequest, RecordError, Records, SilenceRequest
+from responders.delivery.records import (
+    FeedbackRequest,
+    RecordError,
+    Records,
+    SilenceRequest,
+    explain,
+)
 from watcher.errors import GroundswellError
 from watcher.settings import API_TOKEN_VARIABLE, DEFAULT_OUTBOX, read_environment
 
@@ -186,10 +192,7 @@ def open_store(args: argparse.Namespace) -> Iterator[Store]:
     except RecordError as exc:
         raise RecordsError(str(exc)) from None
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors()
-        ]
-        raise RecordsError("; ".join(problems)) from None
+        raise RecordsError(explain(exc)) from None
     finally:
         store.close()
 

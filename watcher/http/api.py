@@ -18,7 +18,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
-from responders.delivery.records import FeedbackRequest, RecordError, Records, SilenceRequest
+from responders.delivery.records import (
+    FeedbackRequest,
+    RecordError,
+    Records,
+    SilenceRequest,
+    explain,
+)
 from watcher.http.openapi import PREFIX, document, known_states
 from watcher.sources.ingest import bearer_matches
 
@@ -99,7 +105,7 @@ def api_routes(records: Records, token: str, *, redraw: Redraw | None = None) ->
             except RecordError as exc:
                 return _error(str(exc), exc.status)
             except ValidationError as exc:
-                return _error(_problems(exc), 400)
+                return _error(explain(exc), 400)
 
         return checked
 

@@ -137,6 +137,11 @@ _ERRORS = {
 _MISSING = {"404": _answer("no such id", _ref("Error"))}
 
 
+def _by_id(description: str, model: str) -> dict[str, Any]:
+    """The answers of a route that names one thing by its id."""
+    return {"200": _answer(description, _ref(model)), **_ERRORS, **_MISSING}
+
+
 def _path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -199,11 +204,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "One campaign: the brief as sent and what happened",
                     "parameters": [_path_id("campaign_id")],
-                    "responses": {
-                        "200": _answer("the campaign", _ref("CampaignStory")),
-                        **_ERRORS,
-                        **_MISSING,
-                    },
+                    "responses": _by_id("the campaign", "CampaignStory"),
                 }
             },
             f"{PREFIX}/alerts/{{campaign_id}}/feedback": {
@@ -211,11 +212,7 @@ def document() -> dict[str, Any]:
                     "summary": "Acknowledge a campaign or mark it not one",
                     "parameters": [_path_id("campaign_id")],
                     "requestBody": _body("FeedbackRequest"),
-                    "responses": {
-                        "200": _answer("the campaign", _ref("CampaignStory")),
-                        **_ERRORS,
-                        **_MISSING,
-                    },
+                    "responses": _by_id("the campaign", "CampaignStory"),
                 }
             },
             f"{PREFIX}/silences": {
@@ -234,20 +231,12 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "One silence",
                     "parameters": [_path_id("silence_id")],
-                    "responses": {
-                        "200": _answer("the silence", _ref("Silence")),
-                        **_ERRORS,
-                        **_MISSING,
-                    },
+                    "responses": _by_id("the silence", "Silence"),
                 },
                 "delete": {
                     "summary": "Expire a silence now (it is kept, as expired)",
                     "parameters": [_path_id("silence_id")],
-                    "responses": {
-                        "200": _answer("the silence", _ref("Silence")),
-                        **_ERRORS,
-                        **_MISSING,
-                    },
+                    "responses": _by_id("the silence", "Silence"),
                 },
             },
         },

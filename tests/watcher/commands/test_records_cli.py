@@ -13,13 +13,6 @@ from watcher.cli import main
 CAMPAIGN = "toxic-waste-20091012-2110"
 
 
-@pytest.fixture(scope="module")
-def trafigura(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sim") / "trafigura.ndjson"
-    assert main(["simulate", "--scenario", "trafigura", "--out", str(out)]) == 0
-    return out
-
-
 def replay(posts: Path, outbox: Path, tmp_path: Path) -> None:
     alerts = tmp_path / "alerts.ndjson"
     argv = ["replay", str(posts), "--playbooks", str(PLAYBOOKS), "--deliver", "-q"]
