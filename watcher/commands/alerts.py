@@ -86,9 +86,9 @@ def _event(event: Mapping[str, Any]) -> str:
         detail = f"{event['kind']} alert, {event['state']}, {event['posts']} posts"
         detail += f" (event time {when(event['fired_at'])})"
     elif what == "delivery":
-        tries = event["attempts"]
+        tries = event["attempts"]  # none: a stage (a silence) held it back before sending
         detail = f"{event['responder']}: {event['status']} ({event['kind']}"
-        detail += f", {tries} attempt{'' if tries == 1 else 's'})"
+        detail += f", {tries} attempt{'' if tries == 1 else 's'})" if tries else ")"
         if event.get("error"):
             detail += f": {event['error']}"
     else:
@@ -115,7 +115,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     ):
         if told[key]:
             print(f"  {label}: {', '.join(told[key])}")
-    print("\nThe brief as sent:")
+    sent = told["deliveries"].get("sent", 0)
+    print("\nThe brief as sent:" if sent else "\nThe brief (not delivered anywhere):")
     print(told["brief"])
     print("\nWhat happened:")
     for event in told["history"]:

@@ -72,7 +72,8 @@ def test_a_silence_keeps_a_replay_from_delivering_but_not_from_recording(
     [campaign] = orjson.loads(run(capsys, "alerts", "list", "--json", *box))
     assert campaign["deliveries"] == {"suppressed": 7}
     shown = run(capsys, "alerts", "show", CAMPAIGN, *box)
-    assert f"silenced by {silence_id} (rosa: launch at 14:00)" in shown
+    assert f"console: suppressed (new): silenced by {silence_id} (rosa: launch at 14:00)" in shown
+    assert "The brief (not delivered anywhere):" in shown
     assert "expired at" in run(capsys, "silence", "expire", silence_id, *box)
     assert run(capsys, "silence", "list", *box).startswith("no active or pending silences")
     assert silence_id in run(capsys, "silence", "list", "--expired", *box)
