@@ -121,8 +121,8 @@ class Service:
             started=time.time(),
             skipped=len(wiring.skipped),
         )
-        #: Playbook files not watched for their errors (on /readyz); none once a reload,
-        #: which takes only a set without errors, succeeds.
+        #: Playbook files not watched for their errors (on /readyz); a reload keeps the last
+        #: good version of a file with errors, so only files that never had one stay here.
         self.skipped = tuple(wiring.skipped)
         durable = [r for r in self.responders if isinstance(r, DurableQueue)]
         self.alerts = AlertStore(durable, self.metrics, wiring.outbox)
@@ -150,9 +150,9 @@ class Service:
         self.outbox = wiring.outbox
 
     def _reloaded(self, ok: bool) -> None:
-        if ok:
-            self.skipped = ()
-        self.metrics.observe_reload(ok=ok)
+        if self.reloader is not None:  # files with errors and no last good version to run
+            self.skipped = self.reloader.skipped
+        self.metrics.observe_reload(ok=ok, skipped=len(self.skipped))
 
     def _before_scrape(self) -> None:
         """Refresh what the metrics cannot read live (the outbox's figures in SQLite)."""
