@@ -53,7 +53,7 @@ from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
 from watcher.service.supervisor import supervise
 from watcher.settings import Settings
-from watcher.sources.base import Batch, Source
+from watcher.sources.base import Batch, Settled, Source
 
 log = logging.getLogger("groundswell")
 
@@ -109,8 +109,10 @@ class Service:
         self.plain = [r for r in self.responders if not isinstance(r, DurableQueue)]
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
-        # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
-        self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
+        # (source, fresh posts, the batch as it came: stamped for latency, told its fate)
+        self._posts: asyncio.Queue[tuple[Source, Sequence[Post], Batch]] = asyncio.Queue(
+            POSTS_QUEUE
+        )
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
             wiring.registry or CollectorRegistry(),
@@ -240,20 +242,23 @@ class Service:
             posts = self.dedup.fresh(batch)
             source.health.duplicates += len(batch) - len(posts)
         if not posts:
+            batch.settle(Settled())
             return
         if self.recorder is not None:
             self.recorder.write(posts)
-        await self._posts.put((batch.received_at, posts))
+        await self._posts.put((source, posts, batch))
 
     async def detect(self) -> None:
         """Feed each queued batch to the engine, then queue the alerts it decided on."""
         while True:
-            received_at, batch = await self._posts.get()
+            source, posts, batch = await self._posts.get()
+            stats, feed = self.engine.stats, source.name
+            late, refused = stats.late, stats.refused.get(feed, 0)
             try:
                 with self.metrics.batch_seconds.time():
-                    self.engine.feed_posts(batch)
+                    self.engine.feed_posts(posts, feed=feed)
                 decided = asyncio.get_running_loop().time()
-                self.metrics.decision_latency.observe(max(decided - received_at, 0.0))
+                self.metrics.decision_latency.observe(max(decided - batch.received_at, 0.0))
                 alerts = self.engine.drain_alerts()
                 for alert in alerts:
                     self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
@@ -262,6 +267,9 @@ class Service:
                     for alert in alerts:
                         await self._alerts.put(alert)
             finally:
+                outcome = Settled(stats.late - late, stats.refused.get(feed, 0) - refused)
+                source.health.refused += outcome.refused
+                batch.settle(outcome)
                 self._posts.task_done()
 
     async def respond(self) -> None:

@@ -39,7 +39,7 @@ async def post(
 
 
 async def test_a_wrong_or_missing_token_is_refused(make_post: PostFactory) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     body = orjson.dumps(make_post(T0, "toxic waste"))
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "s3cret"}):
         assert await post(source, body, headers) == (
@@ -50,7 +50,7 @@ async def test_a_wrong_or_missing_token_is_refused(make_post: PostFactory) -> No
 
 
 async def test_a_body_too_large_is_refused_by_its_length_or_while_streaming() -> None:
-    source = IngestSource("s3cret", max_body=100, clock=lambda: T0)
+    source = IngestSource("s3cret", max_body=100, clock=lambda: T0, settle=0)
     refused = (413, {"error": "body larger than 100 bytes; send smaller batches"})
     assert await post(source, b"x" * 101, AUTH) == refused
 
@@ -65,7 +65,7 @@ async def test_a_body_too_large_is_refused_by_its_length_or_while_streaming() ->
 async def test_each_lines_outcome_is_reported_and_accepted_posts_are_queued(
     make_post: PostFactory,
 ) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     good = orjson.dumps(make_post(T0, "toxic waste"))
     status, report = await post(source, b"\n".join([good, b"{bad", good]), AUTH)
     assert status == 200
@@ -82,7 +82,7 @@ async def test_each_lines_outcome_is_reported_and_accepted_posts_are_queued(
 async def test_a_line_nested_too_deep_is_one_malformed_line_beside_good_ones(
     make_post: PostFactory,
 ) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     first, last = (orjson.dumps(make_post(T0, f"toxic waste {i}")) for i in range(2))
     deep = make_post(T0, "toxic waste deep")
     # nested past msgspec's recursion (the fast path) and orjson's depth limit (line by line)
@@ -103,7 +103,7 @@ async def test_a_line_nested_too_deep_is_one_malformed_line_beside_good_ones(
 
 
 async def test_a_carriage_return_inside_a_line_does_not_split_it(make_post: PostFactory) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     spread = orjson.dumps(make_post(T0, "toxic waste")).replace(b'","', b'",\r"')
     crlf = orjson.dumps(make_post(T0, "gag order")) + b"\r"
     status, report = await post(source, b"\n".join([spread, b"{bad", crlf, b""]), AUTH)
@@ -119,7 +119,7 @@ async def test_a_carriage_return_inside_a_line_does_not_split_it(make_post: Post
 
 
 async def test_a_byte_order_mark_does_not_reject_the_first_line(make_post: PostFactory) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     bom = b"\xef\xbb\xbf"
     good = [orjson.dumps(make_post(T0, f"toxic waste {i}")) for i in range(4)]
     # a wholly good body (the one-call path) and one with a bad line (line by line)
@@ -134,7 +134,7 @@ async def test_a_byte_order_mark_does_not_reject_the_first_line(make_post: PostF
 async def test_an_authorization_header_with_a_non_ascii_byte_is_a_401(
     make_post: PostFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = IngestSource("s3cret", clock=lambda: T0)
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     body = orjson.dumps(make_post(T0, "toxic waste"))
     caplog.set_level(logging.INFO, "groundswell")
     async with serving(app_for(source)) as server:
