@@ -41,6 +41,8 @@ from watcher.http.guard import MAX_CONNECTIONS, READ_TIMEOUT
 from watcher.playbooks.explain import Loc, dotted, explain
 from watcher.playbooks.reload import DEBOUNCE_MS
 from watcher.playbooks.yamlmarks import YamlError, load_marked
+from watcher.service.record import KEEP as RECORD_KEEP
+from watcher.service.record import MAX_BYTES as RECORD_BYTES
 from watcher.service.supervisor import FIREHOSE_BUFFER
 
 __all__ = [
@@ -127,6 +129,9 @@ class SourceEntry(_Model):
     )
 
 
+RECORD_MB = RECORD_BYTES / 2**20
+
+
 class HttpSettings(_Model):
     host: str = Field("127.0.0.1", description="Address for /metrics, /readyz and /ingest.")
     port: int = Field(9108, ge=0, le=65535, description="Port (0: any free port).")
@@ -146,6 +151,12 @@ class ServiceOptions(_Model):
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
     record: Path | None = Field(None, description="Append every admitted post to this file.")
+    record_max_mb: float = Field(
+        RECORD_MB, gt=0, description="Megabytes a --record file reaches before it is rotated."
+    )
+    record_keep: int = Field(
+        RECORD_KEEP, ge=0, description="Rotated --record files kept (FILE.1 is the newest)."
+    )
     state: Path | None = Field(
         None,
         description="SQLite file for detector state and feed cursors, checkpointed and "

@@ -56,6 +56,7 @@ from watcher.settings import Settings
 from watcher.sources.base import Batch, Settled, Source
 
 log = logging.getLogger("groundswell")
+Admitted = tuple[Source, Sequence[Post], Batch]
 
 POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
@@ -110,9 +111,7 @@ class Service:
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
         # (source, fresh posts, the batch as it came: stamped for latency, told its fate)
-        self._posts: asyncio.Queue[tuple[Source, Sequence[Post], Batch]] = asyncio.Queue(
-            POSTS_QUEUE
-        )
+        self._posts: asyncio.Queue[Admitted] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
             wiring.registry or CollectorRegistry(),
@@ -123,8 +122,7 @@ class Service:
             started=time.time(),
             skipped=len(wiring.skipped),
         )
-        #: Playbook files not watched for their errors (on /readyz); a reload keeps the last
-        #: good version of a file with errors, so only files that never had one stay here.
+        #: Playbook files with errors and no last good version, not watched (on /readyz).
         self.skipped = tuple(wiring.skipped)
         durable = [r for r in self.responders if isinstance(r, DurableQueue)]
         self.alerts = AlertStore(durable, self.metrics, wiring.outbox)

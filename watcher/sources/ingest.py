@@ -127,7 +127,7 @@ class IngestSource(Source):
         counts = dict.fromkeys(self.outcomes, 0)
         errors: list[str] = []
         for post in self._posts(body, counts, errors):
-            if self._seen.seen(post.id):
+            if self._seen.seen(hash(post.id)):  # 8 bytes a key, however long the id
                 counts["duplicate"] += 1
                 continue
             if post.timestamp > now + MAX_SKEW_S:  # client-declared and in the future: clamp

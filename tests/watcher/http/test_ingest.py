@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import T0, PostFactory
+from tests.watcher.service.test_service import wait_for
 from tests.watcher.sources.fakes import serving
 from watcher.http.ingest import ingest_route
 from watcher.sources.ingest import IngestSource
@@ -150,3 +151,47 @@ async def test_an_authorization_header_with_a_non_ascii_byte_is_a_401(
     assert answer.startswith(b"HTTP/1.1 401 ")
     assert caplog.messages == ["ingest: refused a request without the right bearer token"]
     assert source.outcomes["accepted"] == 0
+
+
+async def test_bodies_held_at_once_are_bounded_and_the_rest_get_503(
+    make_post: PostFactory,
+) -> None:
+    """D7: memory is bounded by size: a body being read holds one of `bodies` slots; a
+    request that finds none free within `wait` is told to come back, not buffered."""
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
+    app = web.Application()
+    room = asyncio.Semaphore(1)
+    app.router.add_routes([ingest_route(source, room=room, wait=0.05)])
+    release = asyncio.Event()
+    line = orjson.dumps(make_post(T0, "toxic waste slow")) + b"\n"
+
+    async def slow() -> AsyncIterator[bytes]:  # holds its slot until released
+        yield line
+        await release.wait()
+
+    async with serving(app) as server, aiohttp.ClientSession() as http:
+        url = server.make_url("/ingest")
+        first = asyncio.create_task(http.post(url, data=slow(), headers=AUTH))
+        await wait_for(room.locked)  # the slow body is being read
+        fast = orjson.dumps(make_post(T0, "toxic waste fast"))
+        async with http.post(url, data=fast, headers=AUTH) as resp:
+            assert resp.status == 503
+            assert resp.headers["Retry-After"] == "1"
+            assert orjson.loads(await resp.read()) == {"error": "busy; retry shortly"}
+        release.set()
+        async with await first as resp:
+            assert resp.status == 200
+        async with http.post(url, data=fast, headers=AUTH) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["accepted"] == 1
+
+
+def test_the_ingest_dedup_remembers_hashes_not_ids(make_post: PostFactory) -> None:
+    source = IngestSource("s3cret", clock=lambda: T0, settle=0)
+    long_id = "i" * 1_000
+    accepted, _ = source._parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
+    assert len(accepted) == 1
+    remembered = [*source._seen._young, *source._seen._old]
+    assert remembered == [hash(long_id)]
+    _, report = source._parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
+    assert report["duplicate"] == 1
