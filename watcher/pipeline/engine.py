@@ -200,6 +200,13 @@ class Engine:
         #: together and each click is applied exactly once.
         self.false_alarms_applied: int | None = None
 
+    def expect_feeds(self, feeds: Iterable[str]) -> None:
+        """Name the feeds that will send, so one that starts behind the others (or has not
+        sent yet) holds buckets open for it, up to the skew bound, instead of finding its
+        first posts late."""
+        for feed in feeds:
+            self._marks.expect(feed)
+
     def feed_lines(self, lines: Iterable[bytes | str], *, source: str = "") -> None:
         """Decode and process NDJSON post lines; malformed ones are counted and skipped.
 
@@ -239,9 +246,10 @@ class Engine:
         """
         if not stamps:
             return
-        if self.watermark == -math.inf:
-            for runtime in self.runtimes:
-                runtime.start_at(stamps[0])
+        if self.watermark == -math.inf:  # with other feeds to come, start as far back as
+            first = stamps[0] - (self._marks.max_skew if len(self._marks.feeds) > 1 else 0.0)
+            for runtime in self.runtimes:  # they may be behind this one
+                runtime.start_at(first)
             self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)
         done = 0
         for index in self.matcher.candidates(texts):

@@ -47,11 +47,22 @@ class Watermark:
     (1000.0, 1000.0, 1000.0)
     >>> mark.see("slow", 1100.0), mark.see("fast", 1500.0)
     (1100.0, 1200.0)
+
+    A feed expected but not heard from yet holds buckets as if it were `max_skew` behind:
+
+    >>> mark = Watermark(300.0)
+    >>> mark.expect("late starter")
+    >>> mark.see("fast", 1000.0)
+    700.0
     """
 
     max_skew: float
     at: float = -math.inf
     feeds: dict[str, float] = field(default_factory=dict)  # each feed's newest event time
+
+    def expect(self, feed: str) -> None:
+        """A feed that will send: until it does, it holds buckets open (up to `max_skew`)."""
+        self.feeds.setdefault(feed, -math.inf)
 
     def see(self, feed: str, ts: float) -> float:
         """Note that `feed` has reached event time `ts`; return the new watermark."""

@@ -56,7 +56,7 @@ from watcher.settings import Settings
 from watcher.sources.base import Batch, Settled, Source
 
 log = logging.getLogger("groundswell")
-Admitted = tuple[Source, Sequence[Post], Batch]
+Admitted = tuple[Source, Sequence[Post], Batch]  # (source, fresh posts, batch to settle)
 
 POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
@@ -104,13 +104,13 @@ class Service:
         wiring = wiring or Wiring()
         self.settings = settings
         self.engine = Engine(playbooks)
+        self.engine.expect_feeds(source.name for source in sources)
         self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
         self.plain = [r for r in self.responders if not isinstance(r, DurableQueue)]
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
-        # (source, fresh posts, the batch as it came: stamped for latency, told its fate)
         self._posts: asyncio.Queue[Admitted] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
