@@ -29,7 +29,7 @@ from watcher.pipeline.decode import Decoded, decode_lines, from_posts, rfc3339_s
 from watcher.pipeline.own import OwnVoice, own_handles, remember
 from watcher.pipeline.surge import build_alert, emerging_terms, remember_authors
 from watcher.pipeline.tokens import OwnTerms
-from watcher.pipeline.windows import Skipped, Watermark, Windows
+from watcher.pipeline.windows import Skipped, Watermark, Windows, by_feed
 from watcher.playbooks.model import Playbook, build_matcher
 from watcher.post import Post, PostError
 
@@ -64,6 +64,10 @@ class EngineStats:
     own_voice: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=lambda: {"new": 0, "update": 0})
     last_error: str = ""
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
 
 
 #: Called with (playbook name, closed bucket, the detector's decision on it).
@@ -215,10 +219,12 @@ class Engine:
         """
         self.feed_decoded(decode_lines(lines, source=source, own=self.own_handles), feed=source)
 
-    def feed_posts(self, posts: Sequence[Post], *, feed: str = "") -> None:
+    def feed_posts(self, posts: Sequence[Post], *, feed: str = "", relays: bool = False) -> None:
         """Process already-normalised posts (the live service path), batched like replay;
-        `feed` names the source they came from (each has its own watermark)."""
-        self.feed_decoded(from_posts(posts, own=self.own_handles), feed=feed)
+        `feed` names the source they came from (each has its own watermark), and a source
+        that `relays` other feeds has each post's `source` name its own feed."""
+        for name, group in by_feed(posts, feed, relays=relays):
+            self.feed_decoded(from_posts(group, own=self.own_handles), feed=name)
 
     def feed_decoded(self, batch: Decoded, *, feed: str = "") -> None:
         """Process one decoded batch from `feed`: count what it held, then match and bucket
@@ -247,7 +253,8 @@ class Engine:
         if not stamps:
             return
         if self.watermark == -math.inf:  # with other feeds to come, start as far back as
-            first = stamps[0] - (self._marks.max_skew if len(self._marks.feeds) > 1 else 0.0)
+            others = any(name != feed for name in self._marks.feeds)
+            first = stamps[0] - (self._marks.max_skew if others else 0.0)
             for runtime in self.runtimes:  # they may be behind this one
                 runtime.start_at(first)
             self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)

@@ -59,6 +59,9 @@ class Watermark:
     max_skew: float
     at: float = -math.inf
     feeds: dict[str, float] = field(default_factory=dict)  # each feed's newest event time
+    #: Feeds remembered at most (a relay's senders name their own): past it, the feed
+    #: furthest behind is forgotten, which only lets buckets close sooner.
+    most: int = 64
 
     def expect(self, feed: str) -> None:
         """A feed that will send: until it does, it holds buckets open (up to `max_skew`)."""
@@ -68,9 +71,30 @@ class Watermark:
         """Note that `feed` has reached event time `ts`; return the new watermark."""
         if ts > self.feeds.get(feed, -math.inf):
             self.feeds[feed] = ts
+            if len(self.feeds) > self.most:  # forget the one furthest behind that has sent
+                heard = [name for name, mark in self.feeds.items() if mark > -math.inf]
+                del self.feeds[min(heard, key=self.feeds.__getitem__)]
             newest = max(self.feeds.values())
             self.at = max(self.at, min(self.feeds.values()), newest - self.max_skew)
         return self.at
+
+
+def by_feed(posts: Sequence[Post], source: str, *, relays: bool) -> list[tuple[str, list[Post]]]:
+    """A batch split by the feed each post came from, in order within each: for a relay,
+    `source:post.source`; otherwise the batch is all the source's own feed.
+
+    >>> from datetime import UTC, datetime
+    >>> at = datetime.fromtimestamp(0, tz=UTC)
+    >>> posts = [Post(str(i), "a", "t", at, source=s) for i, s in enumerate("xyx")]
+    >>> [(feed, [p.id for p in group]) for feed, group in by_feed(posts, "ingest", relays=True)]
+    [('ingest:x', ['0', '2']), ('ingest:y', ['1'])]
+    """
+    if not relays:
+        return [(source, list(posts))]
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        groups.setdefault(f"{source}:{post.source}", []).append(post)
+    return list(groups.items())
 
 
 @dataclass(slots=True)

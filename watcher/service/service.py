@@ -104,7 +104,8 @@ class Service:
         wiring = wiring or Wiring()
         self.settings = settings
         self.engine = Engine(playbooks)
-        self.engine.expect_feeds(source.name for source in sources)
+        # a relay's feeds are named by its senders, and any may yet start up behind the rest
+        self.engine.expect_feeds(f"{s.name}:*" if s.relays else s.name for s in sources)
         self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
@@ -250,11 +251,10 @@ class Service:
         """Feed each queued batch to the engine, then queue the alerts it decided on."""
         while True:
             source, posts, batch = await self._posts.get()
-            stats, feed = self.engine.stats, source.name
-            late, refused = stats.late, stats.refused.get(feed, 0)
+            late, refused = self.engine.stats.late, self.engine.stats.refused_total
             try:
                 with self.metrics.batch_seconds.time():
-                    self.engine.feed_posts(posts, feed=feed)
+                    self.engine.feed_posts(posts, feed=source.name, relays=source.relays)
                 decided = asyncio.get_running_loop().time()
                 self.metrics.decision_latency.observe(max(decided - batch.received_at, 0.0))
                 alerts = self.engine.drain_alerts()
@@ -265,7 +265,8 @@ class Service:
                     for alert in alerts:
                         await self._alerts.put(alert)
             finally:
-                outcome = Settled(stats.late - late, stats.refused.get(feed, 0) - refused)
+                stats = self.engine.stats
+                outcome = Settled(stats.late - late, stats.refused_total - refused)
                 source.health.refused += outcome.refused
                 batch.settle(outcome)
                 self._posts.task_done()

@@ -113,6 +113,9 @@ class Source(Protocol):
     #: behind, the supervisor buffers its posts and drops the oldest. False (pollers, files,
     #: ingest): waiting on the pipeline simply slows the feed down.
     firehose: bool = False
+    #: True for a source that relays other feeds (ingest): each post's own `source` names
+    #: the feed it came from, and each such feed has its own event-time watermark.
+    relays: bool = False
 
     def stream(self) -> AsyncIterator[Sequence[Post]]:
         """Batches of posts (a `Batch` to stamp when they arrived) until the feed ends."""

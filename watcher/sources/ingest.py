@@ -38,7 +38,15 @@ SETTLE_S = 10.0  # how long an answer waits for the engine to take its batch
 
 
 class IngestSource(Source):
-    """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
+    """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts.
+
+    A sender relaying several feeds names each post's feed in its `source` field; each feed
+    then has its own watermark, so one feed's clock running ahead makes no other one late.
+    As a new feed may start up behind the others at any time, buckets stay open for posts
+    up to the skew bound (5 minutes) behind the newest.
+    """
+
+    relays = True
 
     def __init__(
         self,
