@@ -207,7 +207,9 @@ class Engine:
     def expect_feeds(self, feeds: Iterable[str]) -> None:
         """Name the feeds that will send, so one that starts behind the others (or has not
         sent yet) holds buckets open for it, up to the skew bound, instead of finding its
-        first posts late."""
+        first posts late. A name that never sends (`ingest:*`: a relay's senders name their
+        own feeds, and a new one may start up behind the rest at any time) holds them so
+        for good."""
         for feed in feeds:
             self._marks.expect(feed)
 

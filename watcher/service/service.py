@@ -104,7 +104,6 @@ class Service:
         wiring = wiring or Wiring()
         self.settings = settings
         self.engine = Engine(playbooks)
-        # a relay's feeds are named by its senders, and any may yet start up behind the rest
         self.engine.expect_feeds(f"{s.name}:*" if s.relays else s.name for s in sources)
         self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
