@@ -115,3 +115,24 @@ def test_a_silent_or_far_behind_feed_holds_buckets_only_up_to_the_skew_bound() -
     assert mark.see("live", T0 + 3600) == T0 + 3300
     assert mark.see("live", T0 + 7200) == T0 + 6900
     assert mark.see("rss", T0 + 100) == T0 + 6900  # never back
+
+
+def test_live_posts_of_hostile_size_are_malformed_or_cut(mini_playbook: Playbook) -> None:
+    """Feeds build their own posts (Mastodon, Jetstream, ...): the caps hold for them too."""
+    from datetime import UTC, datetime
+
+    from watcher.post import Post
+
+    at = datetime.fromtimestamp(T0, tz=UTC)
+    engine = Engine([mini_playbook])
+    engine.feed_posts(
+        [
+            Post("i" * 16_384, "a", "toxic waste", at),
+            Post("2", "a" * 65_536, "toxic waste", at),
+            Post("3", "b", "toxic waste " + "x" * 100_000, at),
+        ]
+    )
+    assert engine.stats.malformed == 2
+    assert engine.stats.last_error == "`author` is 65,536 characters; at most 500 are allowed"
+    [bucket] = engine.runtimes[0].windows.open.values()
+    assert [len(p.text) for p in bucket.examples.values()] == [40_000]
