@@ -79,6 +79,11 @@ class Detector(Protocol):
         """Score one closed bucket, advance the lifecycle, learn it, and say what happened."""
         ...
 
+    def skip(self, start: float, buckets: int) -> None:
+        """`buckets` empty buckets from `start` on closed without `update`: the engine skips
+        the rest of a long empty stretch (a gap in event time) after feeding a day of it."""
+        ...
+
     def strictness(self, at: float) -> float:
         """The factor on the significance a surge needs at event time `at`: 1 unless marked."""
         ...

@@ -135,6 +135,8 @@ class CampaignDetector:
     #: (strictness above 1, event time it was set): a class default, so checkpoints pickled
     #: before feedback existed load as never marked.
     _false_alarm: tuple[float, float] = (0.0, 0.0)
+    #: Empty buckets the engine skipped in gaps (a class default, for older checkpoints).
+    skipped_buckets = 0
 
     def __init__(self, params: DetectParams | None = None, terms: int = 0) -> None:
         self.params = params or DetectParams()
@@ -308,6 +310,13 @@ class CampaignDetector:
             acceleration=acceleration,
             term_scores=() if view is None else tuple(view[0].tolist()),
         )
+
+    def skip(self, start: float, buckets: int) -> None:
+        """A long empty stretch went by unfed (`Detector.skip`). Nothing to catch up: its
+        first day of zeros was fed, so the hour view and decayed rates are already zero, and
+        the lifecycle and cooldown run on event time; the baseline keeps what it knew rather
+        than learning the rest, as a gap that long is a feed that was down, not news."""
+        self.skipped_buckets += buckets
 
     def _learn(self, bucket: BucketStats, hour: float | None, *, quiet: bool) -> None:
         pairs: list[tuple[SeasonalSigniTrend, float]] = [(self.volume, float(bucket.posts))]

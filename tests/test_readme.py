@@ -120,3 +120,24 @@ def test_schema_readme_rewrites_the_table_and_says_when_the_markers_are_missing(
         f"groundswell: schema: {readme}: the README needs the lines {BEGIN} and {END}, "
         "in that order"
     )
+
+
+def test_the_check_row_says_what_check_prints_and_when_it_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    row = next(line for line in README.splitlines() if line.startswith("| `groundswell check"))
+    assert "`path:line:col: error: message`" in row
+    assert "`path:line:col: warning: message`" in row
+    assert "exit 1 when any file has an error (with `--strict`, also on a warning)" in row
+    broken = REPO / "tests" / "watcher" / "broken_playbooks"
+    covered = str(tmp_path / "covered.yaml")  # `toxic waste` covers `raw toxic waste`
+    Path(covered).write_text(MINI_PLAYBOOK.replace('"#dumpgate"]', '"#dumpgate", raw toxic waste]'))
+    assert main(["check", covered]) == 0
+    printed = capsys.readouterr()
+    found = [line for line in (printed.out + printed.err).splitlines() if covered in line]
+    assert found
+    assert all(re.match(rf"^{re.escape(covered)}:\d+:\d+: warning: ", line) for line in found)
+    assert main(["check", "--strict", covered]) == 1
+    assert main(["check", str(broken / "wrong-types.yaml")]) == 1
+    printed = capsys.readouterr()
+    assert re.search(r"wrong-types\.yaml:\d+:\d+: error: ", printed.out + printed.err)

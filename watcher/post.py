@@ -4,6 +4,11 @@ One JSON object per line. Required: `id`, `author`, `text` (strings) and `create
 (RFC 3339, or epoch seconds). Optional: `source`, `url`, `lang`, `reshare_of`, `reply_to`,
 `author_followers` (int), `hashtags` (list of strings). Unknown fields are ignored.
 
+Field sizes are capped at decode, so memory is bounded by size and not only by count: an
+`id` over `MAX_ID` or an `author` over `MAX_AUTHOR` characters makes the post malformed (no
+platform issues such ids or names), and a `text` over `MAX_TEXT` characters is cut there
+(the longest posts any feed allows are Reddit's 40,000).
+
 `handle_key` is how an author is compared with a playbook's `own_accounts`.
 """
 
@@ -22,6 +27,10 @@ from watcher.errors import GroundswellError
 #: Posts claiming a time outside this range are malformed rather than early or late.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+#: Caps on field sizes, in characters (see the module docstring).
+MAX_ID = 1_000
+MAX_AUTHOR = 500
+MAX_TEXT = 40_000
 
 
 class PostError(GroundswellError, ValueError):
@@ -105,6 +114,16 @@ def parse_timestamp(value: object) -> float:
     return seconds
 
 
+def check_sizes(post_id: str, author: str) -> None:
+    """Raise `PostError` when the id or the author is longer than any platform's."""
+    if len(post_id) > MAX_ID:
+        raise PostError(f"`id` is {len(post_id):,} characters; at most {MAX_ID:,} are allowed")
+    if len(author) > MAX_AUTHOR:
+        raise PostError(
+            f"`author` is {len(author):,} characters; at most {MAX_AUTHOR:,} are allowed"
+        )
+
+
 def _optional_str(raw: dict[str, Any], key: str) -> str:
     value = raw.get(key)
     if value is None:
@@ -121,6 +140,7 @@ def post_from_json(raw: object, *, default_source: str = "") -> Post:
     for key in ("id", "author", "text"):
         if not isinstance(raw.get(key), str):
             raise PostError(f"`{key}` is required and must be a string")
+    check_sizes(raw["id"], raw["author"])
     if "created_at" not in raw:
         raise PostError("`created_at` is required")
     seconds = parse_timestamp(raw["created_at"])
@@ -133,7 +153,7 @@ def post_from_json(raw: object, *, default_source: str = "") -> Post:
     return Post(
         id=raw["id"],
         author=raw["author"],
-        text=raw["text"],
+        text=raw["text"][:MAX_TEXT],
         created_at=datetime.fromtimestamp(seconds, tz=UTC),
         source=_optional_str(raw, "source") or default_source,
         url=_optional_str(raw, "url"),
@@ -202,6 +222,8 @@ def posts_from_ndjson(body: bytes, *, default_source: str = "") -> list[Post] | 
         return None  # (msgspec raises RecursionError on a field nested ~1,000 deep)
     posts = []
     for line in lines:
+        if len(line.id) > MAX_ID or len(line.author) > MAX_AUTHOR:
+            return None  # the line-by-line path says which
         try:
             seconds = parse_timestamp(line.created_at)
         except PostError:
@@ -210,7 +232,7 @@ def posts_from_ndjson(body: bytes, *, default_source: str = "") -> list[Post] | 
             Post(
                 id=line.id,
                 author=line.author,
-                text=line.text,
+                text=line.text[:MAX_TEXT],
                 created_at=datetime.fromtimestamp(seconds, tz=UTC),
                 source=line.source or default_source,
                 url=line.url or "",

@@ -25,6 +25,9 @@ writable, so a read-only or misplaced one is one error line, not a SQLite traceb
 
 Its mistakes are reported as `file:line:col: message`, in the plain words playbook errors use
 (`watcher/playbooks/explain.py`), one problem per line.
+
+Long because every option of the service is declared here once, with its default and its
+description: one place to look, not one per subsystem.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from watcher.http.guard import MAX_CONNECTIONS, READ_TIMEOUT
 from watcher.playbooks.explain import Loc, dotted, explain
 from watcher.playbooks.reload import DEBOUNCE_MS
 from watcher.playbooks.yamlmarks import YamlError, load_marked
+from watcher.service.record import KEEP as RECORD_KEEP
+from watcher.service.record import MAX_BYTES as RECORD_BYTES
 from watcher.service.supervisor import FIREHOSE_BUFFER
 
 __all__ = [
@@ -131,6 +136,9 @@ class SourceEntry(_Model):
     )
 
 
+RECORD_MB = RECORD_BYTES / 2**20
+
+
 class HttpSettings(_Model):
     host: str = Field("127.0.0.1", description="Address for /metrics, /readyz and /ingest.")
     port: int = Field(9108, ge=0, le=65535, description="Port (0: any free port).")
@@ -150,6 +158,12 @@ class ServiceOptions(_Model):
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
     record: Path | None = Field(None, description="Append every admitted post to this file.")
+    record_max_mb: float = Field(
+        RECORD_MB, gt=0, description="Megabytes a --record file reaches before it is rotated."
+    )
+    record_keep: int = Field(
+        RECORD_KEEP, ge=0, description="Rotated --record files kept (FILE.1 is the newest)."
+    )
     state: Path | None = Field(
         None,
         description="SQLite file for detector state and feed cursors, checkpointed and "

@@ -1,7 +1,9 @@
 """Block Kit messages for a campaign: the top message (kept current) and thread updates.
 
-Every text is escaped and clipped by construction (see `slack_text`), and `check_limits`
-states Slack's documented limits so tests can hold every rendered message to them.
+Every text is escaped and clipped by construction (see `responders.slack.text`), a post's
+text and author go out as `plain_text` without emoji so Slack shows them as written, and
+`check_limits` states Slack's documented limits so tests can hold every rendered message to
+them.
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from responders.alert import Alert, BriefItem, Surge, rfc3339
+from responders.brief.voices import FOUND
 from responders.delivery.feedback import Feedback, FeedbackAction
 from responders.localtime import local_suffix
-from responders.slack.text import clip, escape, link, mention, plain, safe_url
+from responders.slack.text import (
+    clip,
+    disarm,
+    escape,
+    link,
+    mention,
+    plain,
+    post_link,
+    safe_url,
+)
 
 Block = dict[str, Any]
 
@@ -91,23 +103,25 @@ def _terms(surge: Surge) -> str:
 
 
 def _samples(surge: Surge) -> list[Block]:
+    """One context block per sample post. The author and text are `plain_text` without emoji,
+    so Slack shows them as written: no markup, mention, code block or emoji from a post."""
     blocks = []
     for post in surge.samples[:5]:
         shared = f" · reshared {post.reshares}×" if post.reshares else ""
-        where = " " + link(post.url, "open") if safe_url(post.url) else ""
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    _mrkdwn(f"*{clip(post.author, 80)}*{shared}: “{clip(post.text, 400)}”{where}")
-                ],
-            }
-        )
+        said = f"{plain(post.author, 80)}{shared}: “{plain(post.text, 400)}”"
+        elements: list[Block] = [{"type": "plain_text", "text": said, "emoji": False}]
+        where = post_link(post.url, post.id, post.author)
+        if where:
+            elements.append(_mrkdwn(link(where, "open")))
+        blocks.append({"type": "context", "elements": elements})
     return blocks
 
 
 def _item(n: int, item: BriefItem) -> str:
-    title = link(item.url, item.title, 150) if item.url else f"*{clip(item.title, 150)}*"
+    url, title = item.url, item.title
+    if item.why.startswith(FOUND):  # a public account: its name and link are the public's
+        url, title = post_link(url, "", title), disarm(title)
+    title = link(url, title, 150) if url else f"*{clip(title, 150)}*"
     detail = f" {clip(item.detail, 220)}" if item.detail else ""
     return f"{n}. {title}{detail}\n      _{clip(item.why, 200)}_"
 
@@ -240,7 +254,11 @@ def _fallback(alert: Alert) -> str:
 def _text_size(block: Block) -> int:
     total = len(block.get("text", {}).get("text", ""))
     total += sum(len(f["text"]) for f in block.get("fields", ()))
-    total += sum(len(e.get("text", "")) for e in block.get("elements", ()) if e["type"] == "mrkdwn")
+    total += sum(
+        len(e.get("text", ""))
+        for e in block.get("elements", ())
+        if e["type"] in ("mrkdwn", "plain_text")
+    )
     return total
 
 

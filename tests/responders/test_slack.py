@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from responders.delivery.dispatch import RetrySchedule
 from responders.slack.blocks import check_limits
-from tests.responders.conftest import Clock, alert, delivery_for, with_respond
+from tests.responders.conftest import HOSTILE, Clock, alert, delivery_for, with_respond
 from tests.responders.fake_slack import FakeSlack
 
 Server = tuple[FakeSlack, str]
@@ -47,16 +49,90 @@ async def test_hostile_post_text_cannot_mention_or_disguise_links(
     await delivery.dispatcher.send(alert())
     await delivery.aclose()
     [top] = fake.top_level("#alerts")
-    text = json.dumps(top.blocks, ensure_ascii=False) + top.text
+    # Slack parses mrkdwn (and the fallback text); there, nothing hostile opens a sequence
+    text = json.dumps(mrkdwn_texts(top.blocks), ensure_ascii=False) + top.text
     for injected in ("<!channel>", "<@U123>", "<@U999>", "<https://evil.example|your bank>"):
         assert injected not in text
-    assert "&lt;!channel&gt; wire money to &lt;@U123&gt;" in text
-    assert "&lt;https://evil.example|your bank&gt; &amp; @here" in text
-    # the hostile URL is percent-encoded so it cannot close the link or relabel it
-    assert "<https://m.example/2%7Cx%3Ey|open>" in text
-    # every '<' left in the message opens a link we built ourselves
+    # every '<' left in the message opens a link we built ourselves, to the post's own host
     opened = [chunk.split("|")[0] for chunk in text.split("<")[1:]]
-    assert all(target.startswith(("https://", "http://")) for target in opened)
+    assert opened == [
+        "https://m.example/1",
+        "https://ngo.example/gag",
+        "https://ngo.example/annual",
+    ]
+    # the posts themselves are plain text without emoji: Slack shows them as written
+    samples = [b["elements"] for b in top.blocks if b["type"] == "context"]
+    assert samples == [
+        [
+            {"type": "plain_text", "text": "ann@m.example · reshared 40×: “Gagged! #trafigura”",
+             "emoji": False},
+            {"type": "mrkdwn", "text": "<https://m.example/1|open>"},
+        ],
+        [{"type": "plain_text", "text": f"<@U999> mallory: “{HOSTILE}”", "emoji": False}],
+    ]  # fmt: skip
+
+
+def mrkdwn_texts(blocks: Sequence[dict[str, Any]]) -> list[str]:
+    """Every text in the blocks that Slack parses as mrkdwn."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(list(blocks))
+    return found
+
+
+async def test_markup_emoji_bidi_and_foreign_links_from_the_public_stay_inert(
+    fake_slack: Server, tmp_path: Path, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    from responders.alert import BriefItem, SamplePost
+    from responders.brief.voices import FOUND
+
+    fake, url = fake_slack
+    base = alert()
+    loud = "*URGENT* :rotating_light: ```rm -rf``` ~gone~ _now_ evil\u202egnp.exe hid\u200bden"
+    samples = (
+        SamplePost("https://social.example/s/1", "a@social.example", loud,
+                   "https://phish.example/login"),
+        SamplePost("at://did:plc:x/app.bsky.feed.post/1", "did:plc:x", "ok",
+                   "https://bsky.app/profile/did:plc:x/post/1"),
+    )  # fmt: skip
+    voice = BriefItem("<!here>*boss*@evil.example", f"{FOUND}42 people reshared it",
+                      url="https://elsewhere.example/boss")  # fmt: skip
+    hostile = replace(
+        base,
+        surge=replace(base.surge, samples=samples),
+        brief=replace(base.brief, voices=(voice,)),
+    )
+    delivery = delivery_for(url, tmp_path / "outbox.db", clock)
+    await delivery.dispatcher.send(hostile)
+    await delivery.aclose()
+    [top] = fake.top_level("#alerts")
+    contexts = [b["elements"] for b in top.blocks if b["type"] == "context"]
+    assert contexts[0] == [
+        {"type": "plain_text", "emoji": False,
+         "text": "a@social.example: “*URGENT* :rotating_light: ```rm -rf``` ~gone~ _now_ "
+                 "evilgnp.exe hidden”"},
+    ]  # fmt: skip
+    assert contexts[1][1] == {
+        "type": "mrkdwn",
+        "text": "<https://bsky.app/profile/did:plc:x/post/1|open>",
+    }
+    parsed = "\n".join(mrkdwn_texts(top.blocks))
+    assert "phish.example" not in json.dumps(top.blocks)
+    assert "elsewhere.example" not in parsed
+    assert "*&lt;!here&gt;∗boss∗@evil.example*" in parsed  # our bold holds; theirs is inert
+    assert "\u202e" not in json.dumps(top.blocks, ensure_ascii=False)
 
 
 async def test_limits_hold_for_an_oversized_alert(

@@ -15,6 +15,7 @@ from aiohttp import web
 from responders.channels.webhook import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from responders.params import NdjsonParams, SlackParams, WebhookParams
 from tests.responders.conftest import Clock, alert, with_respond
+from tests.responders.test_slack import mrkdwn_texts
 from watcher.playbooks.model import Playbook
 from watcher.service.delivery import DeliveryConfig, build_delivery
 
@@ -97,7 +98,7 @@ async def test_slack_incoming_webhook_gets_escaped_blocks_without_buttons(
     bodies = [json.loads(body) for _, body, _ in rec.got]
     assert len(bodies) == 2
     assert all(b["type"] != "actions" for b in bodies[0]["blocks"])
-    assert "<!channel>" not in json.dumps(bodies[0])
+    assert "<!channel>" not in json.dumps(mrkdwn_texts(bodies[0]["blocks"])) + bodies[0]["text"]
     assert bodies[1]["text"] == "waste: campaign peaked, 120 posts from 115 accounts"
 
 

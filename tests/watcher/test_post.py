@@ -102,3 +102,20 @@ def test_a_well_formed_batch_takes_the_fast_path() -> None:
     lines = [orjson.dumps({**full, "id": str(i)}) for i in range(3)]
     batch = posts_from_ndjson(b"\n".join(lines) + b"\n\n")
     assert batch == [parse_post_line(line) for line in lines]
+
+
+def test_field_sizes_are_capped_at_decode() -> None:
+    """Memory is bounded by size: no platform issues a 16 KiB id or a 64 KiB author name."""
+    base = {"id": "1", "author": "a", "text": "t", "created_at": 1255379460}
+    for key, size, message in (
+        ("id", 1_001, "`id` is 1,001 characters; at most 1,000 are allowed"),
+        ("author", 501, "`author` is 501 characters; at most 500 are allowed"),
+    ):
+        line = orjson.dumps({**base, key: "x" * size})
+        with pytest.raises(PostError) as caught:
+            parse_post_line(line)
+        assert str(caught.value) == message
+        assert posts_from_ndjson(line) is None  # the batch path hands it to the explainer
+    long = orjson.dumps({**base, "text": "y" * 50_000, "id": "i" * 1_000, "author": "a" * 500})
+    for post in (parse_post_line(long), *(posts_from_ndjson(long) or ())):
+        assert len(post.text) == 40_000

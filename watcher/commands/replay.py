@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import math
+import sqlite3
 import sys
 import tempfile
 import time
@@ -19,6 +22,7 @@ from watcher.commands.common import (
     open_input,
     playbooks_or_exit,
 )
+from watcher.errors import GroundswellError
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
 
@@ -27,6 +31,19 @@ if TYPE_CHECKING:  # delivery pulls in aiohttp and slack-sdk: only --deliver pay
     from watcher.service.delivery import DeliveryConfig, DeliveryStack
 
 CHUNK_BYTES = 1 << 20  # lines read per engine batch
+
+
+class DiskFullError(GroundswellError):
+    """The disk under the outbox or the alerts file filled during a replay."""
+
+    what = "disk"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` is a full disk: SQLite's SQLITE_FULL, or ENOSPC/EDQUOT from a write."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _chunks(handle: BinaryIO) -> Iterator[list[bytes]]:
@@ -77,13 +94,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
         alerts += _emit(engine, out, dispatcher, runner)
         if dispatcher is not None:  # also what an earlier, interrupted run left pending
             runner.run(dispatcher.drain())
+    except (sqlite3.OperationalError, OSError) as exc:
+        if not disk_full(exc):
+            raise
+        again = f"replay again with --outbox {args.outbox}" if args.outbox else "replay again"
+        raise DiskFullError(
+            f"the disk filled during the replay ({exc}) after {sum(engine.stats.alerts.values())} "
+            "alerts; those already "
+            f"in the outbox stay there: free some space and {again} to deliver the rest"
+        ) from None
     finally:
-        if args.alerts_out:
-            out.close()
-        else:
-            out.flush()
+        with contextlib.suppress(OSError):  # a full disk was said above, once
+            if args.alerts_out:
+                out.close()
+            else:
+                out.flush()
         if delivery is not None:
-            runner.run(delivery.aclose())
+            with contextlib.suppress(sqlite3.OperationalError):
+                runner.run(delivery.aclose())
         runner.close()
         tmp.cleanup()
     elapsed = time.perf_counter() - started

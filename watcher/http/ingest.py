@@ -2,8 +2,11 @@
 
 The handler checks the bearer token, bounds the body (by its declared length, then while
 reading it), and hands it to the source, which parses it, queues the new posts and says what
-became of each line. Answers are JSON: 401 without the right token (one log line each), 413
-for a body too large, 200 with the per-line report otherwise.
+became of each line. At most `MAX_BODIES` bodies are read and held at once, so memory is
+bounded by size (`MAX_BODIES` × the body cap) and not by how many clients send at once; a
+request that finds no room within `WAIT_S` gets 503 with `Retry-After`. Answers are JSON:
+401 without the right token (one log line each), 413 for a body too large, 503 when busy,
+200 with the per-line report otherwise.
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ log = logging.getLogger("groundswell")
 
 PATH = "/ingest"
 CHUNK = 2**16
+MAX_BODIES = 4  # request bodies read and held at once
+WAIT_S = 5.0  # longest a request waits for room before a 503
 
 
-def ingest_route(source: IngestSource) -> web.RouteDef:
-    """The POST route that feeds `source`."""
+def ingest_route(
+    source: IngestSource, *, room: asyncio.Semaphore | None = None, wait: float = WAIT_S
+) -> web.RouteDef:
+    """The POST route that feeds `source`; `room` (`MAX_BODIES` slots unless given) bounds
+    the request bodies read and held at once."""
+    room = room or asyncio.Semaphore(MAX_BODIES)
 
     async def handle(request: web.Request) -> web.Response:
         received_at = asyncio.get_running_loop().time()
@@ -37,12 +46,19 @@ def ingest_route(source: IngestSource) -> web.RouteDef:
         limit = source.max_body
         if request.content_length is not None and request.content_length > limit:
             return _too_large(limit)
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(CHUNK):
-            body += chunk
-            if len(body) > limit:
-                return _too_large(limit)
-        return _json(await source.accept(bytes(body), received_at), 200)
+        try:
+            await asyncio.wait_for(room.acquire(), wait)
+        except TimeoutError:
+            return _json({"error": "busy; retry shortly"}, 503, {"Retry-After": "1"})
+        try:
+            body = bytearray()
+            async for chunk in request.content.iter_chunked(CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    return _too_large(limit)
+            return _json(await source.accept(bytes(body), received_at), 200)
+        finally:
+            room.release()
 
     return web.post(PATH, handle)
 

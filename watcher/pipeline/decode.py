@@ -18,14 +18,23 @@ source has already normalised. Nothing here keeps state between batches.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
 import orjson
 
-from watcher.post import EARLIEST, LATEST, Post, PostError, handle_key, post_from_json
+from watcher.post import (
+    EARLIEST,
+    LATEST,
+    MAX_TEXT,
+    Post,
+    PostError,
+    check_sizes,
+    handle_key,
+    post_from_json,
+)
 
 
 class _Head(msgspec.Struct):
@@ -168,9 +177,18 @@ def decode_one_by_one(
 
 
 def from_posts(posts: Sequence[Post], *, own: frozenset[str] = frozenset()) -> Decoded:
-    """Already-normalised posts (the live service's path) as a batch like decoded lines."""
-    out = Decoded([p.text for p in posts], [p.timestamp for p in posts], posts.__getitem__)
+    """Already-normalised posts (the live service's path) as a batch like decoded lines.
+
+    Every feed's parser builds its own posts, so the size caps of the posts format are
+    applied here too, to the posts that match: an id or author over the cap is malformed,
+    a text over it is cut (`watcher.post.MAX_TEXT`)."""
+    out = Decoded([p.text for p in posts], [p.timestamp for p in posts], lambda i: _sized(posts[i]))
     out.received = len(posts)
     if own:
         out.own_ids = [p.id for p in posts if handle_key(p.author) in own]
     return out
+
+
+def _sized(post: Post) -> Post:
+    check_sizes(post.id, post.author)
+    return post if len(post.text) <= MAX_TEXT else replace(post, text=post.text[:MAX_TEXT])

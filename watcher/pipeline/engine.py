@@ -8,6 +8,10 @@ and turn lifecycle transitions into `Alert`s with their brief (`surge`). `Playbo
 is one playbook's live state across those stages; the engine also swaps playbooks in
 without losing state and applies staff feedback. It does no I/O and reads no clock, so
 replay is deterministic and the async service simply feeds it batches.
+
+Long because the engine's per-batch loop (watermark per feed, refusal, counting, closing)
+and the runtime it drives share the same bucket and gap rules; apart, each would reach into
+the other's state.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from watcher.pipeline.decode import Decoded, decode_lines, from_posts, rfc3339_s
 from watcher.pipeline.own import OwnVoice, own_handles, remember
 from watcher.pipeline.surge import build_alert, emerging_terms, remember_authors
 from watcher.pipeline.tokens import OwnTerms
-from watcher.pipeline.windows import Windows
+from watcher.pipeline.windows import Skipped, Watermark, Windows, by_feed
 from watcher.playbooks.model import Playbook, build_matcher
 from watcher.post import Post, PostError
 
@@ -35,6 +39,17 @@ __all__ = ["BucketHook", "Engine", "EngineStats", "PlaybookRuntime", "rfc3339_se
 TOKEN_HALF_LIFE_S = 24 * 3600.0
 #: How far back CampaignDetector may date an onset (its `_recent`), in buckets.
 ONSET_LOOKBACK_BUCKETS = 12
+#: Across a gap in event time, this much of the empty stretch is closed bucket by bucket
+#: (the detector's short-term view, an hour and its decayed rates, is all zeros well within
+#: a day); the rest is skipped in one step (`Detector.skip`), so a gap costs nothing.
+IDLE_SPAN_S = 24 * 3600.0
+#: How far a feed may run behind the newest one and still hold buckets open (see
+#: `windows.Watermark`): sources clamp posts to at most 5 minutes in the future, so two
+#: honest feeds' clocks are within this of each other.
+MAX_FEED_SKEW_S = 300.0
+#: A post more than this behind the watermark is refused rather than late: far outside the
+#: current window (a post dated years ago), counted per feed.
+HORIZON_S = 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -44,10 +59,15 @@ class EngineStats:
     received: int = 0
     malformed: int = 0
     late: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # by feed: far outside the window
     matched: dict[str, int] = field(default_factory=dict)
     own_voice: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=lambda: {"new": 0, "update": 0})
     last_error: str = ""
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
 
 
 #: Called with (playbook name, closed bucket, the detector's decision on it).
@@ -103,7 +123,11 @@ class PlaybookRuntime:
     def close_until(self, watermark: float) -> list[Alert]:
         """Close every bucket `watermark` has passed; the alerts their decisions raise."""
         alerts: list[Alert] = []
-        for bucket in self.windows.close_until(watermark):
+        idle = IDLE_SPAN_S / self.width
+        for bucket in self.windows.advance(watermark, idle):
+            if isinstance(bucket, Skipped):
+                self.detector.skip(bucket.start, bucket.buckets)
+                continue
             alert = self._close(bucket)
             if alert is not None:
                 alerts.append(alert)
@@ -146,13 +170,23 @@ class PlaybookRuntime:
 class Engine:
     """Match, bucket and detect for a set of playbooks. Feed posts; collect alerts.
 
-    Time is event time only: buckets close when the newest `created_at` seen (the watermark)
-    passes their end plus `lateness`; posts older than that are counted as late and dropped.
+    Time is event time only: buckets close when the watermark passes their end plus
+    `lateness`; posts older than that are counted as late and dropped, and posts more than
+    `HORIZON_S` behind it are refused (counted per feed). The watermark is the newest
+    `created_at` seen, per feed: each batch says which feed it came from, and a bucket
+    closes once every feed has passed it or the newest is `max_skew` past it.
     """
 
-    def __init__(self, playbooks: Sequence[Playbook], *, lateness: float = 60.0) -> None:
+    def __init__(
+        self,
+        playbooks: Sequence[Playbook],
+        *,
+        lateness: float = 60.0,
+        max_skew: float = MAX_FEED_SKEW_S,
+    ) -> None:
         self.playbooks = tuple(playbooks)
         self.lateness = lateness
+        self._marks = Watermark(max_skew)
         self._bucket_hook: BucketHook | None = None
         self.runtimes = [PlaybookRuntime(p, lateness) for p in self.playbooks]
         self.matcher = build_matcher(self.playbooks)
@@ -170,20 +204,33 @@ class Engine:
         #: together and each click is applied exactly once.
         self.false_alarms_applied: int | None = None
 
+    def expect_feeds(self, feeds: Iterable[str]) -> None:
+        """Name the feeds that will send, so one that starts behind the others (or has not
+        sent yet) holds buckets open for it, up to the skew bound, instead of finding its
+        first posts late. A name that never sends (`ingest:*`: a relay's senders name their
+        own feeds, and a new one may start up behind the rest at any time) holds them so
+        for good."""
+        for feed in feeds:
+            self._marks.expect(feed)
+
     def feed_lines(self, lines: Iterable[bytes | str], *, source: str = "") -> None:
         """Decode and process NDJSON post lines; malformed ones are counted and skipped.
 
         This is the replay hot path, so it is batched, and a `Post` is built only for the
         lines in which the matcher finds a term (see `watcher.pipeline.decode`).
         """
-        self.feed_decoded(decode_lines(lines, source=source, own=self.own_handles))
+        self.feed_decoded(decode_lines(lines, source=source, own=self.own_handles), feed=source)
 
-    def feed_posts(self, posts: Sequence[Post]) -> None:
-        """Process already-normalised posts (the live service path), batched like replay."""
-        self.feed_decoded(from_posts(posts, own=self.own_handles))
+    def feed_posts(self, posts: Sequence[Post], *, feed: str = "", relays: bool = False) -> None:
+        """Process already-normalised posts (the live service path), batched like replay;
+        `feed` names the source they came from (each has its own watermark), and a source
+        that `relays` other feeds has each post's `source` name its own feed."""
+        for name, group in by_feed(posts, feed, relays=relays):
+            self.feed_decoded(from_posts(group, own=self.own_handles), feed=name)
 
-    def feed_decoded(self, batch: Decoded) -> None:
-        """Process one decoded batch: count what it held, then match and bucket its posts."""
+    def feed_decoded(self, batch: Decoded, *, feed: str = "") -> None:
+        """Process one decoded batch from `feed`: count what it held, then match and bucket
+        its posts."""
         stats = self.stats
         stats.received += batch.received
         if batch.malformed:
@@ -191,10 +238,14 @@ class Engine:
             stats.last_error = batch.last_error
         for post_id in batch.own_ids:
             remember(self._own_ids, post_id)
-        self._ingest(batch.texts, batch.stamps, batch.post_at)
+        self._ingest(batch.texts, batch.stamps, batch.post_at, feed)
 
     def _ingest(
-        self, texts: Sequence[str], stamps: Sequence[float], post_at: Callable[[int], Post]
+        self,
+        texts: Sequence[str],
+        stamps: Sequence[float],
+        post_at: Callable[[int], Post],
+        feed: str,
     ) -> None:
         """Count the batch's matching posts, closing buckets in event-time order as we go.
 
@@ -203,14 +254,16 @@ class Engine:
         """
         if not stamps:
             return
-        if self.watermark == -math.inf:
-            for runtime in self.runtimes:
-                runtime.start_at(stamps[0])
+        if self.watermark == -math.inf:  # with other feeds to come, start as far back as
+            others = any(name != feed for name in self._marks.feeds)
+            first = stamps[0] - (self._marks.max_skew if others else 0.0)
+            for runtime in self.runtimes:  # they may be behind this one
+                runtime.start_at(first)
             self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)
         done = 0
         for index in self.matcher.candidates(texts):
             if index > done:
-                self._advance_to(max(stamps[done:index]))
+                self._advance_to(max(stamps[done:index]), feed)
                 done = index
             try:
                 post = post_at(index)
@@ -220,10 +273,13 @@ class Engine:
                 continue
             hits = self.matcher.match(post.text, post.lang)
             if hits:
-                self._count(post, stamps[index], hits)
-        self._advance_to(max(stamps[done:]))
+                self._count(post, stamps[index], hits, feed)
+        self._advance_to(max(stamps[done:]), feed)
 
-    def _count(self, post: Post, ts: float, hits: dict[int, list[int]]) -> None:
+    def _count(self, post: Post, ts: float, hits: dict[int, list[int]], feed: str) -> None:
+        if ts < self.watermark - HORIZON_S:  # far outside the window: refused, not bucketed
+            self.stats.refused[feed] = self.stats.refused.get(feed, 0) + 1
+            return
         for index, terms in hits.items():
             runtime = self.runtimes[index]
             name = runtime.playbook.name
@@ -237,10 +293,11 @@ class Engine:
             else:
                 self.stats.late += 1
 
-    def _advance_to(self, ts: float) -> None:
-        if ts > self.watermark:
-            self.watermark = ts
-            if ts >= self._next_close:
+    def _advance_to(self, ts: float, feed: str) -> None:
+        mark = max(self._marks.see(feed, ts), self.watermark)  # a restored one never goes back
+        if mark > self.watermark:
+            self.watermark = mark
+            if mark >= self._next_close:
                 self._advance()
 
     def _advance(self) -> None:

@@ -53,6 +53,7 @@ class Checked:
     playbooks: tuple[Playbook, ...]  # every playbook without an error, in file order
     problems: tuple[Problem, ...]  # every error and warning, by file, then line
     skipped: tuple[str, ...]  # the files left out because they have an error
+    files: tuple[str, ...] = ()  # the file each of `playbooks` came from, in the same order
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -288,6 +288,7 @@ def check_playbooks(paths: Iterable[Path]) -> Checked:
     playbooks: list[Playbook] = []
     problems: list[Problem] = []
     skipped: list[str] = []
+    files: list[str] = []
     first_seen: dict[str, str] = {}
     for file in playbook_files(paths):
         try:
@@ -314,7 +315,8 @@ def check_playbooks(paths: Iterable[Path]) -> Checked:
             continue
         first_seen[playbook.name] = str(file)
         playbooks.append(playbook)
-    return Checked(tuple(playbooks), tuple(problems), tuple(skipped))
+        files.append(str(file))
+    return Checked(tuple(playbooks), tuple(problems), tuple(skipped), tuple(files))
 
 
 def load_playbooks(paths: Iterable[Path], *, strict: bool = False) -> list[Playbook]:

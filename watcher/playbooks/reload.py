@@ -1,10 +1,11 @@
 """Hot reload: watch the playbook files and swap in every valid change without a restart.
 
-A change is applied only if no playbook of the whole set has an error in the same checks as
-`groundswell check`; otherwise every error is logged as `path:line:col: error: message`, a
-failure is counted, and the last good version keeps running. Warnings do not block a change:
-it goes live and each warning is logged. Staff can save half-finished edits without ever
-silencing monitoring.
+Each file is reloaded on its own, with the same checks as `groundswell check`. A file with
+an error keeps running its last good version (a file that never had one stays out, as at
+start-up), its errors are logged as `path:line:col: error: message` and a failure is
+counted, while the changes to the other files go live. Warnings do not block a change: it
+goes live and each warning is logged. Staff can save half-finished edits without ever
+silencing monitoring, theirs or anyone else's.
 
 Directories are watched rather than files, because editors save by writing a new file and
 renaming it over the old one, which a watch on the file itself would lose.
@@ -56,6 +57,11 @@ class PlaybookReloader:
         self._files = {p.resolve() for p in self.paths if not p.is_dir()}
         self._whole_dirs = {p.resolve() for p in self.paths if p.is_dir()}
         self._names = [str(p) for p in self.paths]
+        #: The last good version of each playbook file, by path, as start-up loaded it.
+        checked = check_playbooks(self.paths)
+        self._good: dict[str, Playbook] = dict(zip(checked.files, checked.playbooks, strict=True))
+        #: Files with errors that run no version at all (named on /readyz).
+        self.skipped: tuple[str, ...] = checked.skipped
 
     def relevant(self, _: Change, name: str) -> bool:
         """Whether a changed file is one of the watched playbooks (editor swap files are not)."""
@@ -90,12 +96,22 @@ class PlaybookReloader:
             await self.reload()
 
     async def reload(self) -> bool:
-        """Load and check every playbook; apply them if none has an error. True on success."""
+        """Load and check every playbook file; apply each one without an error and keep the
+        last good version of each one with an error. True when no file had an error."""
         checked = await asyncio.to_thread(check_playbooks, self.paths)
-        problems = [str(p) for p in checked.errors]
-        if not problems and not checked.playbooks:
-            problems = [f"no playbooks found in {', '.join(self._names)}"]
-        if problems:
+        good = dict(zip(checked.files, checked.playbooks, strict=True))
+        names = {playbook.name for playbook in good.values()}
+        kept: list[str] = []
+        for file in checked.skipped:
+            last = self._good.get(file)
+            if last is not None and last.name not in names:  # a new file may have taken it
+                good[file] = last
+                names.add(last.name)
+                kept.append(file)
+        if not good:
+            problems = [str(p) for p in checked.errors] or [
+                f"no playbooks found in {', '.join(self._names)}"
+            ]
             log.error(
                 "playbook change rejected; still running the last good version. "
                 "Fix and save again:\n%s",
@@ -105,13 +121,28 @@ class PlaybookReloader:
             return False
         for warning in checked.warnings:
             log.warning("%s", warning)
-        outcome = self.apply(checked.playbooks)
-        log.info(
-            "playbooks reloaded: %s",
-            ", ".join(f"{name} {what}" for name, what in sorted(outcome.items())),
-        )
-        self._report(ok=True)
-        return True
+        for file in checked.skipped:
+            errors = "\n".join(str(p) for p in checked.errors if p.path == file)
+            if file in kept:
+                log.error(
+                    "playbook change rejected for %s; still running its last good version. "
+                    "Fix and save again:\n%s",
+                    file,
+                    errors,
+                )
+            else:
+                log.error("playbook %s is not watched: fix and save again:\n%s", file, errors)
+        self.skipped = tuple(file for file in checked.skipped if file not in kept)
+        ok = not checked.skipped
+        if ok or good != self._good:  # the other files' edits go live beside a broken one
+            outcome = self.apply(list(good.values()))
+            self._good = good
+            log.info(
+                "playbooks reloaded: %s",
+                ", ".join(f"{name} {what}" for name, what in sorted(outcome.items())),
+            )
+        self._report(ok=ok)
+        return ok
 
     def _report(self, *, ok: bool) -> None:
         if self.report is not None:

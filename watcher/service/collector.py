@@ -90,6 +90,12 @@ FAMILIES: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
         ("playbook",),
     ),
     "posts_late": ("counter", "Posts too late for their event-time bucket.", ()),
+    "posts_refused": (
+        "counter",
+        "Matched posts refused as far outside the current event-time window (over a day "
+        "behind the watermark, e.g. dated years ago).",
+        ("source",),
+    ),
     "burst_score": ("gauge", "Significance of the playbook's last closed bucket.", ("playbook",)),
     "campaign_state": (
         "gauge",
@@ -207,6 +213,7 @@ class Families:
         labels = (name,)
         for family, value in (
             ("posts_received", health.received),
+            ("posts_refused", health.refused),
             ("posts_parsed", health.received - health.malformed),
             ("posts_malformed", health.malformed),
             ("posts_deduplicated", health.duplicates),

@@ -84,7 +84,17 @@ async def run_service(
             log.error("%s", exc)
             return 2
         prepare_stores(settings)  # after the specs: a typo in one creates no directory
-        recorder = stack.enter_context(Recorder(settings.record)) if settings.record else None
+        recorder = (
+            stack.enter_context(
+                Recorder(
+                    settings.record,
+                    max_bytes=round(settings.record_max_mb * 2**20),
+                    keep=settings.record_keep,
+                )
+            )
+            if settings.record
+            else None
+        )
         return await _serve(playbooks, sources, settings, recorder, skipped)
 
 

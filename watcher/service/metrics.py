@@ -123,8 +123,8 @@ class Metrics:
         self._reload_ok.set(1)  # the start-up load succeeded, or the service would not run
         self._skipped = Gauge(
             "groundswell_playbooks_skipped",
-            "Playbooks not watched because they have errors (skipped at start while the "
-            "others run; 0 once a reload takes a set without errors).",
+            "Playbook files not watched because they have errors and no earlier good "
+            "version (skipped at start while the others run, until fixed).",
             registry=registry,
         )
         self._skipped.set(skipped)
@@ -189,13 +189,13 @@ class Metrics:
         """The HTTP server closed a slow or excess client."""
         self._clients_dropped.inc()
 
-    def observe_reload(self, *, ok: bool) -> None:
-        """A playbook reload ran; the engine now runs the playbooks it kept or took."""
+    def observe_reload(self, *, ok: bool, skipped: int = 0) -> None:
+        """A playbook reload ran; the engine now runs the playbooks it kept or took, and
+        `skipped` files with errors run no version at all."""
         self._reloads.inc()
         self._reload_ok.set(1 if ok else 0)
-        if ok:
-            self._skipped.set(0)  # a reload takes only a set in which no playbook has errors
-        else:
+        self._skipped.set(skipped)
+        if not ok:
             self._reload_failures.inc()
 
     def observe_checkpoint(self, at: float) -> None:

@@ -53,9 +53,10 @@ from watcher.service.metrics import Metrics
 from watcher.service.record import Recorder
 from watcher.service.supervisor import supervise
 from watcher.settings import Settings
-from watcher.sources.base import Batch, Source
+from watcher.sources.base import Batch, Settled, Source
 
 log = logging.getLogger("groundswell")
+Admitted = tuple[Source, Sequence[Post], Batch]  # (source, fresh posts, batch to settle)
 
 POSTS_QUEUE = 64  # batches
 ALERTS_QUEUE = 256
@@ -103,14 +104,14 @@ class Service:
         wiring = wiring or Wiring()
         self.settings = settings
         self.engine = Engine(playbooks)
+        self.engine.expect_feeds(f"{s.name}:*" if s.relays else s.name for s in sources)
         self.state, self.checkpoint_seconds = settings.state, settings.checkpoint_seconds
         self.sources = list(sources)
         self.responders = list(responders)
         self.plain = [r for r in self.responders if not isinstance(r, DurableQueue)]
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
-        # (when the batch arrived, the batch): the stamp feeds the decision-latency histogram
-        self._posts: asyncio.Queue[tuple[float, Sequence[Post]]] = asyncio.Queue(POSTS_QUEUE)
+        self._posts: asyncio.Queue[Admitted] = asyncio.Queue(POSTS_QUEUE)
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
             wiring.registry or CollectorRegistry(),
@@ -121,8 +122,7 @@ class Service:
             started=time.time(),
             skipped=len(wiring.skipped),
         )
-        #: Playbook files not watched for their errors (on /readyz); none once a reload,
-        #: which takes only a set without errors, succeeds.
+        #: Playbook files with errors and no last good version, not watched (on /readyz).
         self.skipped = tuple(wiring.skipped)
         durable = [r for r in self.responders if isinstance(r, DurableQueue)]
         self.alerts = AlertStore(durable, self.metrics, wiring.outbox)
@@ -150,9 +150,9 @@ class Service:
         self.outbox = wiring.outbox
 
     def _reloaded(self, ok: bool) -> None:
-        if ok:
-            self.skipped = ()
-        self.metrics.observe_reload(ok=ok)
+        if self.reloader is not None:  # files with errors and no last good version to run
+            self.skipped = self.reloader.skipped
+        self.metrics.observe_reload(ok=ok, skipped=len(self.skipped))
 
     def _before_scrape(self) -> None:
         """Refresh what the metrics cannot read live (the outbox's figures in SQLite)."""
@@ -240,20 +240,22 @@ class Service:
             posts = self.dedup.fresh(batch)
             source.health.duplicates += len(batch) - len(posts)
         if not posts:
+            batch.settle(Settled())
             return
         if self.recorder is not None:
             self.recorder.write(posts)
-        await self._posts.put((batch.received_at, posts))
+        await self._posts.put((source, posts, batch))
 
     async def detect(self) -> None:
         """Feed each queued batch to the engine, then queue the alerts it decided on."""
         while True:
-            received_at, batch = await self._posts.get()
+            source, posts, batch = await self._posts.get()
+            late, refused = self.engine.stats.late, self.engine.stats.refused_total
             try:
                 with self.metrics.batch_seconds.time():
-                    self.engine.feed_posts(batch)
+                    self.engine.feed_posts(posts, feed=source.name, relays=source.relays)
                 decided = asyncio.get_running_loop().time()
-                self.metrics.decision_latency.observe(max(decided - received_at, 0.0))
+                self.metrics.decision_latency.observe(max(decided - batch.received_at, 0.0))
                 alerts = self.engine.drain_alerts()
                 for alert in alerts:
                     self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
@@ -262,6 +264,10 @@ class Service:
                     for alert in alerts:
                         await self._alerts.put(alert)
             finally:
+                stats = self.engine.stats
+                outcome = Settled(stats.late - late, stats.refused_total - refused)
+                source.health.refused += outcome.refused
+                batch.settle(outcome)
                 self._posts.task_done()
 
     async def respond(self) -> None:

@@ -8,11 +8,20 @@ route built in `watcher/http/`, the only place that routes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from watcher.post import Post, PostError, parse_post_line
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of a batch's posts in the engine: too late for their bucket, or refused
+    as far outside the current window."""
+
+    late: int = 0
+    refused: int = 0
 
 
 class Batch(list[Post]):
@@ -24,11 +33,23 @@ class Batch(list[Post]):
     the source yields it.
     """
 
-    __slots__ = ("received_at",)
+    __slots__ = ("on_settled", "received_at")
 
-    def __init__(self, posts: list[Post], received_at: float) -> None:
+    def __init__(
+        self,
+        posts: list[Post],
+        received_at: float,
+        on_settled: Callable[[Settled], None] | None = None,
+    ) -> None:
         super().__init__(posts)
         self.received_at = received_at
+        #: Told what the engine made of the batch once it has (ingest tells its sender).
+        self.on_settled = on_settled
+
+    def settle(self, settled: Settled) -> None:
+        """The engine has taken the batch (or dropped all of it as duplicates)."""
+        if self.on_settled is not None:
+            self.on_settled(settled)
 
     @classmethod
     def stamped(cls, posts: Sequence[Post], now: float) -> Batch:
@@ -44,6 +65,7 @@ class SourceHealth:
     finished: bool = False
     received: int = 0
     malformed: int = 0
+    refused: int = 0  # matched posts the engine refused as far outside its window
     reconnects: int = 0
     last_event: float | None = None  # created_at of the newest post, epoch seconds
     last_error: str = ""
@@ -91,6 +113,9 @@ class Source(Protocol):
     #: behind, the supervisor buffers its posts and drops the oldest. False (pollers, files,
     #: ingest): waiting on the pipeline simply slows the feed down.
     firehose: bool = False
+    #: True for a source that relays other feeds (ingest): each post's own `source` names
+    #: the feed it came from, and each such feed has its own event-time watermark.
+    relays: bool = False
 
     def stream(self) -> AsyncIterator[Sequence[Post]]:
         """Batches of posts (a `Batch` to stamp when they arrived) until the feed ends."""

@@ -5,10 +5,15 @@ NDJSON in the posts format (see `watcher/post.py`). The caller authenticates wit
 `Authorization: Bearer <token>`, the token coming from the environment and compared in
 constant time. Bodies are bounded in size. The answer counts each line's outcome:
 
-    {"accepted": 98, "malformed": 1, "duplicate": 1, "errors": ["line 7: `id` is required ..."]}
+    {"accepted": 98, "malformed": 1, "duplicate": 1, "late": 2, "refused": 0,
+     "errors": ["line 7: `id` is required ..."]}
 
 Accepted posts wait in a bounded queue that `stream()` yields from, so when the pipeline is
-behind, the request waits before answering: the caller slows down.
+behind, the request waits before answering: the caller slows down. The answer waits (up to
+`SETTLE_S`) for the engine to take the batch, so it can say how many accepted posts were too
+late for their event-time bucket (`late`: the sender's clock or queue is behind) or far
+outside the current window (`refused`); both are null when the engine did not get to the
+batch in time.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ from datetime import UTC, datetime
 
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
-from watcher.sources.base import Batch, Source, SourceHealth
+from watcher.sources.base import Batch, Settled, Source, SourceHealth
 from watcher.sources.common import MAX_SKEW_S
 
 TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, not a secret
 MAX_BODY = 8 * 2**20
 MAX_ERRORS = 10  # problems echoed back per request
+SETTLE_S = 10.0  # how long an answer waits for the engine to take its batch
 
 
 def bearer_matches(header: str, expected: bytes) -> bool:
@@ -45,7 +51,15 @@ def bearer_matches(header: str, expected: bytes) -> bool:
 
 
 class IngestSource(Source):
-    """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts."""
+    """Posts pushed over HTTP: `accept()` takes a request body, `stream()` yields its posts.
+
+    A sender relaying several feeds names each post's feed in its `source` field; each feed
+    then has its own watermark, so one feed's clock running ahead makes no other one late.
+    As a new feed may start up behind the others at any time, buckets stay open for posts
+    up to the skew bound (5 minutes) behind the newest.
+    """
+
+    relays = True
 
     def __init__(
         self,
@@ -55,6 +69,7 @@ class IngestSource(Source):
         max_body: int = MAX_BODY,
         queue: int = 64,
         clock: Callable[[], float] = time.time,
+        settle: float = SETTLE_S,
     ) -> None:
         if not token:
             raise ValueError(f"ingest needs a token: set {TOKEN_ENV}")
@@ -64,6 +79,7 @@ class IngestSource(Source):
         self._expected = f"Bearer {token}".encode()
         self.max_body = max_body  # bytes
         self._clock = clock
+        self.settle = settle  # seconds an answer waits for the engine to take its batch
         self._queue: asyncio.Queue[list[Post]] = asyncio.Queue(queue)
         self._seen = RecentKeys(200_000)
 
@@ -84,9 +100,21 @@ class IngestSource(Source):
         """Parse a body, queue its new posts (waiting while the pipeline is behind) and
         return the per-line report; `received_at` is when it arrived (event-loop clock)."""
         accepted, report = self._parse(body)
-        if accepted:
-            await self._queue.put(Batch(accepted, received_at))  # waits while we are behind
-        return report
+        if not accepted:
+            return {**report, "late": 0, "refused": 0}
+        settled: asyncio.Future[Settled] = asyncio.get_running_loop().create_future()
+
+        def tell(outcome: Settled) -> None:
+            if not settled.done():
+                settled.set_result(outcome)
+
+        await self._queue.put(Batch(accepted, received_at, tell))  # waits while we are behind
+        try:
+            outcome: Settled | None = await asyncio.wait_for(settled, self.settle)
+        except TimeoutError:
+            outcome = None
+        late = None if outcome is None else outcome.late
+        return {**report, "late": late, "refused": None if outcome is None else outcome.refused}
 
     def _posts(self, body: bytes, counts: dict[str, int], errors: list[str]) -> Iterator[Post]:
         """The body's valid posts; malformed lines are counted in `counts` and explained.
@@ -117,7 +145,7 @@ class IngestSource(Source):
         counts = dict.fromkeys(self.outcomes, 0)
         errors: list[str] = []
         for post in self._posts(body, counts, errors):
-            if self._seen.seen(post.id):
+            if self._seen.seen(hash(post.id)):  # 8 bytes a key, however long the id
                 counts["duplicate"] += 1
                 continue
             if post.timestamp > now + MAX_SKEW_S:  # client-declared and in the future: clamp

@@ -22,6 +22,7 @@ class Idle:
     """A source that never yields: only its name and health matter here."""
 
     firehose = False
+    relays = False
 
     def __init__(self, name: str, *, connected: bool) -> None:
         self.name, self.health = name, SourceHealth(connected=connected)

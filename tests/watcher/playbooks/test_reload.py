@@ -118,8 +118,8 @@ async def test_edits_go_live_and_a_broken_edit_changes_nothing(
     assert f"groundswell_playbook_reloads_total {reloads()}" in metrics
     errors = {r.getMessage() for r in caplog.records if r.levelno == logging.ERROR}
     assert errors == {
-        "playbook change rejected; still running the last good version. Fix and save again:\n"
-        f"{book}:9:1: error: unknown key `respnd` — did you mean `respond`?"
+        f"playbook change rejected for {book}; still running its last good version. "
+        f"Fix and save again:\n{book}:9:1: error: unknown key `respnd` — did you mean `respond`?"
     }
 
 
@@ -181,3 +181,51 @@ async def test_reloader_applies_a_saved_change(tmp_path: Path, polling: bool) ->
     await save_until(book, MINI_PLAYBOOK + "description: edited\n", lambda: "edited" in names)
     stop.set()
     await asyncio.wait_for(task, 10)
+
+
+async def test_each_file_reloads_on_its_own(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken file keeps its last good version while the others' edits go live; a file
+    broken since start-up stays out until fixed; a fresh file may take a broken one's name."""
+    waste, sewage, never = tmp_path / "waste.yaml", tmp_path / "sewage.yaml", tmp_path / "x.yaml"
+    save(waste, MINI_PLAYBOOK)
+    save(sewage, MINI_PLAYBOOK.replace("name: waste", "name: sewage"))
+    save(never, MINI_PLAYBOOK.replace("name: waste", "name: never").replace("watch:", "wach:"))
+    live: list[list[str]] = []
+    reports: list[bool] = []
+
+    def apply(playbooks: Sequence[Playbook]) -> dict[str, str]:
+        live.append(sorted(f"{p.name}:{p.description}" for p in playbooks))
+        return {}
+
+    reloader = PlaybookReloader([tmp_path], apply, reports.append)
+    assert reloader.skipped == (str(never),)
+
+    save(waste, MINI_PLAYBOOK.replace("respond:", "respnd:"))  # broken: the old one runs
+    save(sewage, MINI_PLAYBOOK.replace("name: waste", "name: sewage") + "description: new\n")
+    assert not await reloader.reload()
+    assert live == [["sewage:new", "waste:"]]
+    assert reloader.skipped == (str(never),)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors[0].startswith(f"playbook change rejected for {waste}; still running its last")
+    assert errors[1].startswith(f"playbook {never} is not watched: fix and save again:\n{never}:")
+
+    assert not await reloader.reload()  # nothing changed: nothing applied again
+    assert len(live) == 1
+
+    save(never, MINI_PLAYBOOK.replace("name: waste", "name: never"))  # fixed: it comes in
+    assert not await reloader.reload()
+    assert live[-1] == ["never:", "sewage:new", "waste:"]
+    assert not reloader.skipped
+
+    # waste.yaml is still broken; a new file named waste replaces its stale version
+    save(tmp_path / "a-waste.yaml", MINI_PLAYBOOK + "description: moved\n")
+    assert not await reloader.reload()
+    assert live[-1] == ["never:", "sewage:new", "waste:moved"]
+    assert reloader.skipped == (str(waste),)
+
+    save(waste, MINI_PLAYBOOK.replace("name: waste", "name: waste2"))
+    assert await reloader.reload()
+    assert live[-1] == ["never:", "sewage:new", "waste2:", "waste:moved"]
+    assert reports == [False, False, False, False, True]

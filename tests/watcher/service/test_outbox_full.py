@@ -54,6 +54,8 @@ async def test_a_full_outbox_holds_alerts_and_checkpoints_until_space_returns(
     )
     registry = service.metrics.registry
     posts = background(make_post, 6) + crowd(make_post, T0 + 6 * 3600, 200)
+    # ingest holds buckets open for feeds up to 5 minutes behind: a later post closes them
+    posts.append(make_post(T0 + 6 * 3600 + 1200, "lovely weather today"))
     body = b"\n".join(lines(posts)) + b"\n"
 
     def failures() -> float | None:

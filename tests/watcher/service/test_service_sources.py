@@ -98,6 +98,34 @@ async def test_ingest_counts_each_lines_outcome_and_records_accepted_posts(
     assert written[-1].timestamp == T0 + 100  # clamped to the server's clock
 
 
+async def test_ingest_tells_its_sender_how_many_posts_were_late_or_refused(
+    mini_playbook: Playbook, make_post: PostFactory
+) -> None:
+    now = T0 + 2 * 86400
+    ingest = IngestSource("s3cret", clock=lambda: now)
+    service = Service(
+        [mini_playbook], [ingest], [], Settings(http=HttpSettings(port=0)),
+        Wiring(registry=CollectorRegistry()),
+    )  # fmt: skip
+    auth = {"Authorization": "Bearer s3cret"}
+    bodies = [
+        [make_post(now, "toxic waste now")],
+        [make_post(now - 3600 + i, "toxic waste an hour ago") for i in range(3)]
+        + [make_post(T0, "toxic waste two days ago"), make_post(now, "toxic waste again")],
+    ]
+    reports = []
+    async with running(service) as base, aiohttp.ClientSession() as http:
+        for posts in bodies:
+            body = b"\n".join(orjson.dumps(p) for p in posts)
+            async with http.post(f"{base}/ingest", data=body, headers=auth) as resp:
+                reports.append(orjson.loads(await resp.read()))
+        async with http.get(f"{base}/metrics") as resp:
+            metrics = await resp.text()
+    assert [(r["accepted"], r["late"], r["refused"]) for r in reports] == [(1, 0, 0), (5, 3, 1)]
+    assert 'groundswell_posts_refused_total{source="ingest"} 1.0' in metrics
+    assert "groundswell_posts_late_total 3.0" in metrics
+
+
 class Crashy(Source):
     """Crashes on its first run, the way a parser bug would; then behaves."""
 
