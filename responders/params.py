@@ -83,13 +83,13 @@ class VoiceDiscovery(_Closed):
 
     enabled: bool = Field(default=True, description="Look for voices among the surge's accounts.")
     min_engagers: int = Field(
-        default=5,
+        default=2,
         ge=1,
         description="Distinct people who must have reshared or replied to an account's posts in "
         "the surge before it is considered.",
     )
     min_followers: int = Field(
-        default=10_000,
+        default=2_000,
         ge=0,
         description="Followers that give an account reach. Below this (and not in `voices`) it "
         "is never shown, however viral its posts went: a private person the surge is about.",

@@ -143,6 +143,7 @@ class PlaybookRuntime:
             tally,
             emerging=emerging_terms(self.novelty, tally, self._own_terms, at),
             history=self.standing,
+            earlier=self.history.since(-math.inf),  # the last two hours, for posts before the onset
         )
 
 

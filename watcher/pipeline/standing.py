@@ -17,11 +17,13 @@ responders' people-safety rule (`responders.brief.voices`), not this module's.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from responders.alert import VoiceCandidate
 from responders.brief.safety import is_abusive
 from watcher.pipeline.buckets import Bucket, CampaignTally
+from watcher.post import Post
 
 #: Authors remembered per playbook (about 100 bytes each: 50,000 is a few MB).
 MAX_AUTHORS = 50_000
@@ -82,22 +84,38 @@ class TopicHistory:
         return self.records.get(author)
 
 
-def voice_candidates(tally: CampaignTally, history: TopicHistory) -> tuple[VoiceCandidate, ...]:
-    """Accounts whose posts in the surge were reshared or replied to, most engagers first."""
+def voice_candidates(
+    tally: CampaignTally, history: TopicHistory, earlier: Sequence[Bucket] = ()
+) -> tuple[VoiceCandidate, ...]:
+    """Accounts whose posts the surge reshared or replied to, most engagers first.
+
+    A post from shortly before the onset (in one of the `earlier` buckets) that the surge
+    picks up counts too, with those who picked it up before the onset: the voices that start
+    a surge post before it shows, and its rise begins before the detector's onset.
+    """
     people: dict[str, set[str]] = defaultdict(set)
     top_post: dict[str, int] = defaultdict(int)
     urls: dict[str, str] = {}
+    before = [b for b in earlier if b.start < tally.onset]
+    originals: dict[str, Post] = {}
     for post_id, engagers in tally.engagers.items():
         original = tally.examples.get(post_id)
+        for bucket in before:
+            if original is None:
+                original = bucket.examples.get(post_id)
+            engagers = engagers | bucket.engagers.get(post_id, set())  # its rise before
         if original is None:
             continue  # we never saw whose post it was
+        originals[post_id] = original
         others = engagers - {original.author}
         people[original.author] |= others
         if len(others) > top_post[original.author]:
             top_post[original.author] = len(others)
             urls[original.author] = original.url
     ranked = sorted(people, key=lambda a: (-len(people[a]), a))[:MAX_CANDIDATES]
-    return tuple(_candidate(tally, history, a, len(people[a]), top_post[a], urls) for a in ranked)
+    return tuple(
+        _candidate(tally, history, a, len(people[a]), top_post[a], urls, originals) for a in ranked
+    )
 
 
 def _candidate(
@@ -107,9 +125,12 @@ def _candidate(
     engagers: int,
     top_post: int,
     urls: dict[str, str],
+    originals: dict[str, Post],
 ) -> VoiceCandidate:
     mine = [p for p in tally.examples.values() if p.author == author]
-    joined = next((p.author_created_at for p in mine if p.author_created_at is not None), None)
+    picked = [p for p in originals.values() if p.author == author]
+    joined = next((p.author_created_at for p in picked if p.author_created_at is not None), None)
+    reported = [p.author_followers for p in picked if p.author_followers is not None]
     record = history.get(author)
     posts = tally.authors.get(author, 0)
     before = record.posts if record else 0
@@ -119,7 +140,7 @@ def _candidate(
         account=author,
         engagers=engagers,
         posts=posts,
-        followers=tally.followers.get(author),
+        followers=tally.followers.get(author, max(reported, default=None)),
         seen_before=record is not None and record.first < tally.onset,
         top_post_engagers=top_post,
         url=urls.get(author, ""),

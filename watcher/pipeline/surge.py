@@ -10,13 +10,14 @@ rule (`responders.brief.voices`), not this module's. The brief itself is built b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from detectors.campaign import Decision
 from detectors.novelty import Novelty
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief.brief import build_brief
-from watcher.pipeline.buckets import CampaignTally
+from watcher.pipeline.buckets import Bucket, CampaignTally
 from watcher.pipeline.standing import TopicHistory, voice_candidates
 from watcher.pipeline.tokens import OwnTerms, pick_emerging
 from watcher.playbooks.model import Playbook
@@ -42,6 +43,7 @@ def build_alert(
     *,
     emerging: tuple[str, ...],
     history: TopicHistory,
+    earlier: Sequence[Bucket] = (),
 ) -> Alert:
     """The alert for a lifecycle transition of the campaign `tally` has gathered, with brief."""
     pb = playbook
@@ -66,7 +68,7 @@ def build_alert(
         surging_terms=surging_terms(pb, decision),
         sources=tuple(sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])),
         samples=sample_posts(tally),
-        voice_candidates=voice_candidates(tally, history),
+        voice_candidates=voice_candidates(tally, history, earlier),
         texts=surge_texts(tally),
     )
     return Alert(surge, build_brief(surge, pb.respond, own_accounts=pb.watch.own_accounts))
