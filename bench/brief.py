@@ -4,11 +4,11 @@ For every campaign stream (the three stories and the eight suite surges) over se
 the stream is replayed through its playbook and the brief of the first `new` alert (and of
 the first update after it) is scored:
 
-* found voices: precision (found accounts labelled `voice` by `watcher.simulation.ecosystem`;
-  anyone else counts against it) and recall against the labelled voices the surge had
-  picked up by then (at least `PICKED_UP` distinct people reshared or replied to their
-  campaign posts before the alert), capped at the brief's `max_listed` (it shows no more);
-  and never-name accounts named (must be 0);
+* found voices: precision (found accounts labelled `voice` by `watcher.simulation.ecosystem`
+  whose campaign posts the surge had picked up by then; anyone else counts against it) and
+  recall against the labelled voices the surge had picked up by then (at least `PICKED_UP`
+  distinct people reshared or replied to their campaign posts before the alert), capped at
+  the brief's `max_listed` (it shows no more); and never-name accounts named (must be 0);
 * resources: NDCG@3 against each campaign's labelled relevance (`Campaign.relevance`), with
   the playbook's own order as the baseline in the same run;
 * offers: of the needs people asked for before the alert (posts marked `asks`) that one of
@@ -115,8 +115,8 @@ def replay(name: str, campaign: Campaign, seed: int, playbooks: dict[str, Playbo
     return Case(campaign.playbook, name, seed, playbook, campaign, moments, labelled)
 
 
-def picked_up(case: Case, until: float) -> set[str]:
-    """Labelled voices whose campaign posts at least PICKED_UP people picked up by `until`."""
+def picked_up(case: Case, until: float, at_least: int = PICKED_UP) -> set[str]:
+    """Labelled voices whose campaign posts at least `at_least` people picked up by `until`."""
     labels = ecosystem.labels(case.family, case.seed)
     author = {p["id"]: p["author"] for p in case.posts}
     people: dict[str, set[str]] = defaultdict(set)
@@ -127,7 +127,7 @@ def picked_up(case: Case, until: float) -> set[str]:
     return {
         a
         for a, who in people.items()
-        if len(who) >= PICKED_UP and labels.get(a, ("",))[0] == "voice"
+        if len(who) >= at_least and labels.get(a, ("",))[0] == "voice"
     }
 
 
@@ -165,11 +165,12 @@ def score_voices(cases: Iterable[Case], moment: str, rule: VoiceDiscovery) -> di
         labels = ecosystem.labels(case.family, case.seed)
         names = {f.title for f in found}
         relevant = picked_up(case, surge.fired_at.timestamp())
+        in_surge = picked_up(case, surge.fired_at.timestamp(), at_least=1)
         for key in (case.family, "all"):
             t = out[key]
             t.alerts += 1
             t.found += len(names)
-            t.right += sum(labels.get(n, ("",))[0] == "voice" for n in names)
+            t.right += len(names & in_surge)  # a labelled voice the surge has picked up
             t.never += sum(labels.get(n, ("",))[0] == "never" for n in names)
             t.relevant += min(len(relevant), rule.max_listed)
             t.hit += len(names & relevant)

@@ -3,7 +3,8 @@
 People-safety rule. A found account is shown only if all of these hold (`exclusion` says
 which one fails):
 - it is not the organisation's own account, nor already listed by the playbook;
-- it is not a flood account (`max_share` of the surge's posts);
+- it is not a flood account (more than `max_share` of the surge's posts, and more than
+  `FLOOD_POSTS`);
 - many distinct people reshared or replied to its posts in the surge (`min_engagers`);
 - it has reach: at least `min_followers` followers; a private person with few followers
   whom a surge is about is never named, however far their post travelled. Only where the
@@ -29,6 +30,9 @@ from responders.params import Voice, VoiceDiscovery
 LISTED = "in the playbook: "
 FOUND = "found in the surge: "
 
+#: A flood account writes more than this many of the surge's posts, whatever its share: two
+#: posts are a fifth of a ten-post surge at its first alert, and no flood.
+FLOOD_POSTS = 3
 #: Above this share of its engagers on one post, an account's reach is one post's reach.
 ONE_POST_SHARE = 0.8
 
@@ -75,7 +79,7 @@ def exclusion(
     """
     if _norm(candidate.account) in skip:
         return "own or listed account"
-    if surge_posts and candidate.posts / surge_posts > rule.max_share:
+    if candidate.posts > max(FLOOD_POSTS, rule.max_share * surge_posts):
         return "flood account"  # volume is not authority
     if candidate.engagers < rule.min_engagers:
         return "few engagers"

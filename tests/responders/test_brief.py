@@ -139,6 +139,12 @@ def test_people_safety_rule_says_why_each_account_is_kept_out(
     assert exclusion(candidate, RULE, 600, skip) == why
 
 
+def test_two_posts_in_a_young_surge_are_no_flood() -> None:
+    # at a first alert of ten posts, a voice's two are a fifth of them and still no flood
+    assert exclusion(voice("early_voice", posts=2), RULE, 10, set()) == ""
+    assert exclusion(voice("flooder", posts=4), RULE, 10, set()) == "flood account"
+
+
 def test_found_voices_are_only_those_that_pass_with_their_reasons() -> None:
     candidates = (
         voice("subject", engagers=5_000, followers=300, top_post_engagers=5_000),

@@ -89,9 +89,10 @@ def voice_candidates(
 ) -> tuple[VoiceCandidate, ...]:
     """Accounts whose posts the surge reshared or replied to, most engagers first.
 
-    A post from shortly before the onset (in one of the `earlier` buckets) that the surge
-    picks up counts too, with those who picked it up before the onset: the voices that start
-    a surge post before it shows, and its rise begins before the detector's onset.
+    A post from before the onset (in one of the `earlier` buckets) that the surge picks up
+    counts too, with those who picked it up before the onset: the voices that start a surge
+    post before it shows, and its rise begins before the detector is sure of it. A post only
+    picked up before the onset does not: that is everyday resharing, not the surge.
     """
     people: dict[str, set[str]] = defaultdict(set)
     top_post: dict[str, int] = defaultdict(int)
