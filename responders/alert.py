@@ -44,6 +44,15 @@ class VoiceCandidate:
     seen_before: bool = False  # it posted on the issue before the surge began
     top_post_engagers: int = 0  # distinct engagers of its single most picked-up post
     url: str = ""
+    #: Its posts on the issue outside surges, and the days from the first of them to the onset.
+    topic_posts: int = 0
+    topic_days: float = 0.0
+    #: Share of its posts (before and in the surge) in its own words, not reshares.
+    own_words: float = 1.0
+    #: Share of its own-words posts (before and in the surge) that read as abuse.
+    abusive: float = 0.0
+    #: Days from the account's creation to the onset, if the source reports when it was made.
+    account_age_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

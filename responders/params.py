@@ -130,21 +130,54 @@ class VoiceDiscovery(_Closed):
 
     enabled: bool = Field(default=True, description="Look for voices among the surge's accounts.")
     min_engagers: int = Field(
-        default=5,
+        default=2,
         ge=1,
         description="Distinct people who must have reshared or replied to an account's posts in "
         "the surge before it is considered.",
     )
     min_followers: int = Field(
-        default=10_000,
+        default=2_000,
         ge=0,
-        description="Followers that give an account public standing. Below this (and not in "
-        "`voices`) it is never shown, however viral one post went.",
+        description="Followers that give an account reach. Below this (and not in `voices`) it "
+        "is never shown, however viral its posts went: a private person the surge is about.",
     )
     min_reshares: int = Field(
         default=200,
         ge=1,
-        description="Distinct resharers across several posts that also give public standing.",
+        description="Where a source reports no follower count: distinct resharers across "
+        "several posts that stand in for reach.",
+    )
+    min_topic_posts: int = Field(
+        default=3,
+        ge=1,
+        description="Posts on the issue before the surge (outside any surge) an account needs: "
+        "standing is a record, not one post.",
+    )
+    min_topic_days: float = Field(
+        default=14.0,
+        ge=0,
+        description="Days between an account's first post on the issue and the surge's onset: "
+        "it spoke on the issue for weeks, not since yesterday.",
+    )
+    min_account_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="An account made fewer days than this before the onset (where the source "
+        "says when) is never shown.",
+    )
+    max_abusive: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="An account more than this share of whose own posts read as abuse is "
+        "never shown.",
+    )
+    min_own_words: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of an account's posts that must be in its own words: one that "
+        "mostly reshares others is never shown.",
     )
     max_share: float = Field(
         default=0.05,

@@ -2,7 +2,8 @@
 
 One JSON object per line. Required: `id`, `author`, `text` (strings) and `created_at`
 (RFC 3339, or epoch seconds). Optional: `source`, `url`, `lang`, `reshare_of`, `reply_to`,
-`author_followers` (int), `hashtags` (list of strings). Unknown fields are ignored.
+`author_followers` (int), `author_created_at` (when the account was made, RFC 3339 or epoch
+seconds), `hashtags` (list of strings). Unknown fields are ignored.
 
 Field sizes are capped at decode, so memory is bounded by size and not only by count: an
 `id` over `MAX_ID` or an `author` over `MAX_AUTHOR` characters makes the post malformed (no
@@ -54,6 +55,9 @@ class Post:
     reply_to: str = ""
     author_followers: int | None = None
     hashtags: tuple[str, ...] = ()
+    #: When the author's account was made (epoch seconds), if the source says: the brief
+    #: never names a brand-new account.
+    author_created_at: float | None = None
 
     @property
     def timestamp(self) -> float:
@@ -75,6 +79,9 @@ class Post:
             out["author_followers"] = self.author_followers
         if self.hashtags:
             out["hashtags"] = list(self.hashtags)
+        if self.author_created_at is not None:
+            joined = datetime.fromtimestamp(self.author_created_at, tz=UTC)
+            out["author_created_at"] = joined.isoformat().replace("+00:00", "Z")
         return out
 
 
@@ -150,6 +157,11 @@ def post_from_json(raw: object, *, default_source: str = "") -> Post:
     hashtags = raw.get("hashtags") or ()
     if not isinstance(hashtags, list | tuple) or not all(isinstance(h, str) for h in hashtags):
         raise PostError("`hashtags` must be a list of strings")
+    joined = raw.get("author_created_at")
+    try:
+        author_created_at = None if joined is None else parse_timestamp(joined)
+    except PostError as exc:
+        raise PostError(str(exc).replace("`created_at`", "`author_created_at`", 1)) from None
     return Post(
         id=raw["id"],
         author=raw["author"],
@@ -162,6 +174,7 @@ def post_from_json(raw: object, *, default_source: str = "") -> Post:
         reply_to=_optional_str(raw, "reply_to"),
         author_followers=followers,
         hashtags=tuple(hashtags),
+        author_created_at=author_created_at,
     )
 
 
@@ -199,6 +212,7 @@ class _Line(msgspec.Struct):
     reply_to: str | None = None
     author_followers: int | None = None
     hashtags: list[str] | None = None
+    author_created_at: str | int | float | None = None
 
 
 _LINES = msgspec.json.Decoder(_Line)
@@ -226,6 +240,8 @@ def posts_from_ndjson(body: bytes, *, default_source: str = "") -> list[Post] | 
             return None  # the line-by-line path says which
         try:
             seconds = parse_timestamp(line.created_at)
+            joined = line.author_created_at
+            author_created_at = None if joined is None else parse_timestamp(joined)
         except PostError:
             return None
         posts.append(
@@ -241,6 +257,7 @@ def posts_from_ndjson(body: bytes, *, default_source: str = "") -> list[Post] | 
                 reply_to=line.reply_to or "",
                 author_followers=line.author_followers,
                 hashtags=tuple(line.hashtags or ()),
+                author_created_at=author_created_at,
             )
         )
     return posts

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from responders.alert import Brief, BriefItem, Surge
-from responders.brief.requests import rank_offers
+from responders.brief.requests import detect_requests, rank_offers
 from responders.brief.voices import find_voices, listed_voices
 from responders.params import Resource, RespondParams
 
@@ -21,15 +21,22 @@ MAX_RESOURCES = 5
 MAX_REASONS = 3
 #: Weight of playbook tags that name what the surge is about, beside TF-IDF similarity.
 TAG_WEIGHT = 0.3
+#: Times a term surging against its own baseline is repeated in the surge's document.
+SURGING_WEIGHT = 3
 
 
 def surge_text(surge: Surge) -> str:
-    """What the surge is about, as one document: terms weighted by count, then the posts."""
+    """What the surge is about, as one document: terms weighted by count, those surging
+    against their own baselines and the emerging ones again, the needs people ask for (a
+    resource tagged `legal` meets a surge asking for a lawyer), then the posts."""
     top = max((n for _, n in surge.terms), default=1) or 1
     words = []
     for term, count in surge.terms:
         words += [term.lstrip("#")] * max(1, round(5 * count / top))
+    words += [t.lstrip("#") for t in surge.surging_terms] * SURGING_WEIGHT
     words += [t.lstrip("#") for t in surge.emerging_terms] * 2
+    for need, asked in detect_requests(dict.fromkeys(surge.texts)).items():
+        words += [need] * asked
     words += [p.text for p in surge.samples]
     words += list(surge.texts)
     return "\n".join(words)

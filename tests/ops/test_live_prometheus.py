@@ -100,7 +100,10 @@ def prometheus_config(tmp: Path, target: str) -> Path:
 @contextlib.asynccontextmanager
 async def stack(tmp: Path, prometheus_bin: str) -> AsyncIterator[Stack]:
     posts = tmp / "trafigura.ndjson"
-    generate.write("trafigura", posts)
+    # the stream itself, without its weeks of lead-in, so the surge comes within a minute
+    start = generate.DEFAULT_START.isoformat().replace("+00:00", "")
+    stream = (p for p in generate.generate("trafigura") if str(p["created_at"]) >= start)
+    generate.write_posts(stream, posts)
     gs_port, prom_port = free_port(), free_port()
     config = prometheus_config(tmp, f"127.0.0.1:{gs_port}")
     prometheus = (

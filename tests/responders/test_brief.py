@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from responders.alert import SamplePost, VoiceCandidate
 from responders.brief.brief import build_brief, rank_resources
 from responders.brief.requests import detect_requests, rank_offers
-from responders.brief.voices import find_voices
+from responders.brief.voices import exclusion, find_voices
 from responders.params import Offer, Resource, RespondParams, Voice, VoiceDiscovery
 from tests.responders.conftest import surge
 
@@ -94,43 +96,78 @@ RULE = VoiceDiscovery(min_engagers=5, min_followers=10_000, min_reshares=200, ma
 
 
 def voice(account: str, **kw: object) -> VoiceCandidate:
+    """A candidate with standing on every count, but for what `kw` changes."""
     base: dict[str, object] = {
         "engagers": 50,
         "posts": 2,
         "followers": 20_000,
         "seen_before": True,
         "top_post_engagers": 30,
+        "topic_posts": 9,
+        "topic_days": 44.0,
+        "account_age_days": 900.0,
     }
     base.update(kw)
     return VoiceCandidate(account, **base)  # type: ignore[arg-type]
 
 
-def test_people_safety_rule_keeps_private_individuals_out() -> None:
+@pytest.mark.parametrize(
+    ("candidate", "why"),
+    [
+        (voice("ngo@example.org"), "own or listed account"),
+        (voice("@clinic@law.example"), "own or listed account"),
+        (voice("flooder", posts=40), "flood account"),  # 40 of 600 posts
+        (voice("few_engagers", engagers=3), "few engagers"),
+        # a private person the surge is about: however viral, never named
+        (voice("subject", engagers=5_000, followers=300, top_post_engagers=5_000), "little reach"),
+        (voice("no_count", followers=None, engagers=900, posts=1), "little reach"),
+        (voice("fresh", account_age_days=2.0), "new account"),
+        (voice("one_post", topic_posts=1), "no standing before the surge"),
+        (voice("since_yesterday", topic_days=1.0), "no standing before the surge"),
+        (voice("newcomer", topic_posts=0, topic_days=0.0), "no standing before the surge"),
+        (voice("resharer", own_words=0.1), "mostly reshares"),
+        (voice("troll", abusive=0.6), "abusive"),
+        (voice("reporter"), ""),
+        (voice("unknown_age", account_age_days=None), ""),
+        (voice("no_count_spread", followers=None, engagers=400, posts=6), ""),
+    ],
+)
+def test_people_safety_rule_says_why_each_account_is_kept_out(
+    candidate: VoiceCandidate, why: str
+) -> None:
+    skip = {"ngo@example.org", "clinic@law.example"}
+    assert exclusion(candidate, RULE, 600, skip) == why
+
+
+def test_two_posts_in_a_young_surge_are_no_flood() -> None:
+    # at a first alert of ten posts, a voice's two are a fifth of them and still no flood
+    assert exclusion(voice("early_voice", posts=2), RULE, 10, set()) == ""
+    assert exclusion(voice("flooder", posts=4), RULE, 10, set()) == "flood account"
+
+
+def test_found_voices_are_only_those_that_pass_with_their_reasons() -> None:
     candidates = (
-        voice(
-            "viral_private_person", engagers=5_000, posts=1, followers=300, top_post_engagers=5_000
-        ),
-        voice("reporter@news.example", followers=52_000),
+        voice("subject", engagers=5_000, followers=300, top_post_engagers=5_000),
+        voice("reporter@news.example", followers=52_000, engagers=140, topic_days=44.5),
         voice("ngo@example.org", followers=900_000),  # the organisation's own account
-        voice("flooder", posts=40, followers=30_000),  # 40 of 600 posts: a flood account
-        voice("newcomer", seen_before=False),  # never spoke on the issue before
-        voice("few_engagers", engagers=3),
-        voice("community_group", engagers=400, posts=6, followers=800, top_post_engagers=120),
+        voice("fresh", account_age_days=2.0, engagers=900),
+        voice("troll", abusive=0.6, engagers=800),
         voice("@clinic@law.example", followers=80_000),  # already listed by the playbook
+        voice("council@gov.example", topic_posts=4, topic_days=15.0),
     )
-    s = replace(surge(), posts=600, voice_candidates=candidates)
+    s = replace(surge(), playbook="river-sewage", posts=600, voice_candidates=candidates)
     listed = (Voice(name="Media Law Clinic", handle="@clinic@law.example", why="free advice"),)
     found = find_voices(s, RULE, listed=listed, own_accounts=("ngo@example.org",))
     assert [(v.title, v.why) for v in found] == [
         (
-            "community_group",
-            "found in the surge: 400 people reshared or replied to its posts; spoke on this "
-            "issue before; picked up by 400 people across 6 posts",
+            "reporter@news.example",
+            "found in the surge: reshared or replied to by 140 people in this surge; has posted "
+            "on river sewage 9 times over 6 weeks; 52,000 followers",
         ),
         (
-            "reporter@news.example",
-            "found in the surge: 50 people reshared or replied to its posts; spoke on this "
-            "issue before; 52,000 followers",
+            "council@gov.example",
+            "found in the surge: reshared or replied to by 50 people in this surge; has posted "
+            "on river sewage 4 times over 2 weeks; 20,000 followers",
         ),
     ]
 

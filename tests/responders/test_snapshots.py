@@ -56,8 +56,20 @@ def example_alert(playbook: Playbook) -> Alert:
         ),
         texts=(f"We need a venue to meet about {terms[0]}", "Is this legal? anyone know?"),
         voice_candidates=(
-            VoiceCandidate("reporter@news.example", 120, 3, 52_000, True, 70),
-            VoiceCandidate("private_person@m.example", 5_000, 1, 200, True, 5_000),
+            VoiceCandidate(
+                "reporter@news.example", 120, 3, 52_000, True, 70, topic_posts=14, topic_days=44.0
+            ),
+            # a private person the surge is about, however long they posted: never named
+            VoiceCandidate(
+                "private_person@m.example",
+                5_000,
+                1,
+                200,
+                True,
+                5_000,
+                topic_posts=30,
+                topic_days=90.0,
+            ),
         ),
     )
     return Alert(s, build_brief(s, playbook.respond, own_accounts=playbook.watch.own_accounts))

@@ -16,6 +16,7 @@ GOOD = {
     "created_at": "2009-10-12T20:31:00Z",
     "hashtags": ["trafigura"],
     "author_followers": 12,
+    "author_created_at": "2009-06-01T00:00:00Z",
     "extra": {"kept": "ignored"},
 }
 
@@ -27,6 +28,7 @@ def test_parses_required_and_optional_fields() -> None:
     assert post.source == "file"
     assert post.hashtags == ("trafigura",)
     assert post.author_followers == 12
+    assert post.author_created_at == 1243814400.0
 
 
 def test_epoch_seconds_are_accepted() -> None:
@@ -50,6 +52,7 @@ def test_round_trip_through_ndjson() -> None:
         (orjson.dumps({**GOOD, "created_at": 4e10}), "outside 2000–2100"),
         (orjson.dumps({**GOOD, "author_followers": "many"}), "must be an integer"),
         (orjson.dumps({**GOOD, "hashtags": "x"}), "must be a list of strings"),
+        (orjson.dumps({**GOOD, "author_created_at": "soon"}), "`author_created_at` 'soon' is not"),
     ],
 )
 def test_malformed_lines_say_what_is_wrong(line: bytes, message: str) -> None:

@@ -3,7 +3,8 @@
 `decode` (the batched NDJSON hot path), `matcher` (every playbook's terms in one
 Aho-Corasick pass), `own` (the organisation's own voice), `windows` (event-time buckets and
 the watermark), `buckets` with `crowd` and `tokens` (what a bucket counts), `surge` (alert
-assembly: samples, surging and emerging terms, found-voice candidates), `engine` (the
+assembly: samples, surging and emerging terms), `standing` (who spoke on the issue before,
+bounded, and found-voice candidates), `engine` (the
 stages joined) and `dedup` (a post counts once, however many feeds carry it).
 """
 
@@ -17,6 +18,7 @@ __all__ = [
     "engine",
     "matcher",
     "own",
+    "standing",
     "surge",
     "tokens",
     "windows",

@@ -27,7 +27,8 @@ from responders.alert import Alert
 from watcher.pipeline.buckets import Bucket, CampaignTally, History
 from watcher.pipeline.decode import Decoded, decode_lines, from_posts, rfc3339_seconds
 from watcher.pipeline.own import OwnVoice, own_handles, remember
-from watcher.pipeline.surge import build_alert, emerging_terms, remember_authors
+from watcher.pipeline.standing import TopicHistory
+from watcher.pipeline.surge import build_alert, emerging_terms
 from watcher.pipeline.tokens import OwnTerms
 from watcher.pipeline.windows import Skipped, Watermark, Windows, by_feed
 from watcher.playbooks.model import Playbook, build_matcher
@@ -78,7 +79,7 @@ class PlaybookRuntime:
     """One playbook's live state: open buckets, detector, history and open campaign."""
 
     #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
-    STATE = ("detector", "history", "windows", "campaign", "last", "novelty")
+    STATE = ("detector", "history", "windows", "campaign", "last", "novelty", "standing")
 
     def __init__(self, playbook: Playbook, lateness: float) -> None:
         self.playbook = playbook
@@ -92,7 +93,7 @@ class PlaybookRuntime:
         self.novelty = Novelty(TOKEN_HALF_LIFE_S, hold=ONSET_LOOKBACK_BUCKETS * self.width)
         self.own = OwnVoice.of(playbook)
         self._own_terms = OwnTerms(playbook.watch.terms)
-        self.known_authors: dict[str, float] = {}  # who spoke on the issue outside a surge
+        self.standing = TopicHistory()  # who spoke on the issue outside a surge, and how
 
     def state(self) -> dict[str, object]:
         """The live detection state, for a checkpoint (picklable)."""
@@ -100,6 +101,8 @@ class PlaybookRuntime:
 
     def load_state(self, state: dict[str, object]) -> None:
         for name in self.STATE:
+            if name == "standing" and name not in state:
+                continue  # a checkpoint from before the topic history: it starts empty
             setattr(self, name, state[name])
 
     @property
@@ -149,7 +152,7 @@ class PlaybookRuntime:
             self.campaign.absorb(bucket)
         else:  # a surge's posts are not the issue's usual words or voices
             self.novelty.learn(bucket.originals, bucket.tokens, bucket.start)
-            remember_authors(self.known_authors, bucket)
+            self.standing.learn(bucket)
         alert = self._alert(decision) if decision.transition else None
         if decision.state == "over":
             self.campaign = None
@@ -163,7 +166,8 @@ class PlaybookRuntime:
             decision,
             tally,
             emerging=emerging_terms(self.novelty, tally, self._own_terms, at),
-            known_authors=self.known_authors,
+            history=self.standing,
+            earlier=self.history.since(-math.inf),  # the last two hours, for posts before the onset
         )
 
 

@@ -2,24 +2,23 @@
 
 The facts (`Surge`): the terms counted and those surging against their own baselines, the
 tokens newly emerging, the sources in order of arrival and sample posts. What the brief
-needs about the surge's accounts: per bucket the engine counts who reshared or replied to
-which post and the follower counts sources report; here that becomes `VoiceCandidate`s,
-whose posts many distinct people picked up and whether they spoke on the issue before the
-surge. Deciding who may be shown is the responders' people-safety rule
-(`responders.brief.voices`), not this module's. The brief itself is built by
+needs about the surge's accounts (`VoiceCandidate`s, with their record on the issue) comes
+from `watcher.pipeline.standing`. Deciding who may be shown is the responders' people-safety
+rule (`responders.brief.voices`), not this module's. The brief itself is built by
 `responders.brief.brief`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from detectors.campaign import Decision
 from detectors.novelty import Novelty
-from responders.alert import Alert, SamplePost, Surge, VoiceCandidate
+from responders.alert import Alert, SamplePost, Surge
 from responders.brief.brief import build_brief
 from watcher.pipeline.buckets import Bucket, CampaignTally
+from watcher.pipeline.standing import TopicHistory, voice_candidates
 from watcher.pipeline.tokens import OwnTerms, pick_emerging
 from watcher.playbooks.model import Playbook
 
@@ -29,10 +28,6 @@ MAX_SURGING_TERMS = 5
 MAX_EMERGING = 6
 #: Sample posts an alert shows.
 MAX_SAMPLES = 3
-#: Authors remembered per playbook as having spoken on the issue outside a surge.
-MAX_KNOWN_AUTHORS = 50_000
-#: Candidates handed to the brief (the most picked-up).
-MAX_CANDIDATES = 20
 #: Post texts handed to the brief for ranking resources and spotting requests.
 MAX_TEXTS = 300
 
@@ -47,7 +42,8 @@ def build_alert(
     tally: CampaignTally,
     *,
     emerging: tuple[str, ...],
-    known_authors: dict[str, float],
+    history: TopicHistory,
+    earlier: Sequence[Bucket] = (),
 ) -> Alert:
     """The alert for a lifecycle transition of the campaign `tally` has gathered, with brief."""
     pb = playbook
@@ -72,7 +68,7 @@ def build_alert(
         surging_terms=surging_terms(pb, decision),
         sources=tuple(sorted(((s, _utc(t)) for s, t in tally.sources.items()), key=lambda x: x[1])),
         samples=sample_posts(tally),
-        voice_candidates=voice_candidates(tally, known_authors),
+        voice_candidates=voice_candidates(tally, history, earlier),
         texts=surge_texts(tally),
     )
     brief = build_brief(surge, pb.respond, own_accounts=pb.watch.own_accounts)
@@ -119,45 +115,6 @@ def sample_posts(tally: CampaignTally) -> tuple[SamplePost, ...]:
         if post.id not in chosen:
             samples.append(SamplePost(post.id, post.author, post.text, post.url))
     return tuple(samples)
-
-
-def remember_authors(known: dict[str, float], bucket: Bucket) -> None:
-    """Note when each of the bucket's authors first spoke on the issue (quiet buckets only)."""
-    for author in bucket.authors:
-        known.setdefault(author, bucket.start)
-    if len(known) > MAX_KNOWN_AUTHORS:  # forget the earliest half
-        keep = sorted(known.items(), key=lambda kv: kv[1], reverse=True)[: MAX_KNOWN_AUTHORS // 2]
-        known.clear()
-        known.update(keep)
-
-
-def voice_candidates(tally: CampaignTally, known: dict[str, float]) -> tuple[VoiceCandidate, ...]:
-    """Accounts whose posts in the surge were reshared or replied to, most engagers first."""
-    people: dict[str, set[str]] = defaultdict(set)
-    top_post: dict[str, int] = defaultdict(int)
-    urls: dict[str, str] = {}
-    for post_id, engagers in tally.engagers.items():
-        original = tally.examples.get(post_id)
-        if original is None:
-            continue  # we never saw whose post it was
-        others = engagers - {original.author}
-        people[original.author] |= others
-        if len(others) > top_post[original.author]:
-            top_post[original.author] = len(others)
-            urls[original.author] = original.url
-    ranked = sorted(people, key=lambda a: (-len(people[a]), a))[:MAX_CANDIDATES]
-    return tuple(
-        VoiceCandidate(
-            account=author,
-            engagers=len(people[author]),
-            posts=tally.authors.get(author, 0),
-            followers=tally.followers.get(author),
-            seen_before=known.get(author, tally.onset) < tally.onset,
-            top_post_engagers=top_post[author],
-            url=urls.get(author, ""),
-        )
-        for author in ranked
-    )
 
 
 def surge_texts(tally: CampaignTally) -> tuple[str, ...]:

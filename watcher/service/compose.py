@@ -38,19 +38,21 @@ from watcher.sources.specs import SourceSpecError, build_source
 
 log = logging.getLogger("groundswell")
 
-#: The demo replays its first two days at once (to warm the baselines), then 3600× real time.
+#: The demo replays its weeks of lead-in and first two days at once (to warm the baselines
+#: and learn who has standing on the issue), then 3600× real time.
 DEMO_SCENARIO = "trafigura"
-DEMO_BACKFILL_S = 48 * 3600.0
 DEMO_SPEED = 3600.0
 
 
 def demo_source(workdir: Path) -> Source:
     """The bundled simulated feed: a Trafigura-style surge after two quiet days."""
     from watcher.simulation import generate as simulate  # only the demo needs it
+    from watcher.simulation.ecosystem import LEAD_IN_DAYS
 
     path = workdir / f"demo-{DEMO_SCENARIO}.ndjson"
     simulate.write(DEMO_SCENARIO, path)
-    return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=DEMO_BACKFILL_S)
+    backfill = LEAD_IN_DAYS * 86400.0 + 48 * 3600.0
+    return ReplaySource("demo", file_lines(path), speed=DEMO_SPEED, backfill=backfill)
 
 
 async def run_service(

@@ -4,7 +4,7 @@ matches no playbook, and the three story campaigns (`SCENARIOS`) with their text
 The vocabulary is hard-coded (kept consistent with the example playbooks) so the simulation
 works when installed without them. The shapes that hold it (`Topic`, `Wave`, `Campaign`,
 `Scenario`) are declared here too; `watcher.simulation.generate` turns them into streams.
-This module is data, nearly all of it text, which is why it is longer than most.
+Long because it is data, nearly all of it text.
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ class Campaign:
     late_hours: float
     replies: tuple[str, ...]
     new_tags: tuple[str, ...]  # hashtags the surge brings that the playbook does not list
+    #: What people in the surge ask for: (post, need), the need as offer tags name it.
+    requests: tuple[tuple[str, str], ...] = ()
+    #: Ground truth for the brief: how useful each of the playbook's resources (by URL) is
+    #: to this surge, 0-3, as a campaigner would judge it.
+    relevance: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +221,30 @@ SCENARIOS: dict[str, Scenario] = {
                 The lawyers are about to learn about the Streisand effect.
             """),
             new_tags=("#trafigura", "#carterruck", "#freespeech"),
+            requests=(
+                (
+                    "Does anyone know a lawyer who can say if we can repost the gag order "
+                    "question? #trafigura",
+                    "legal",
+                ),
+                ("Is it legal to share the super-injunction story? Need a solicitor", "legal"),
+                (
+                    "Where can we meet in London to plan what to do about the toxic waste gag?",
+                    "venue",
+                ),
+                ("Who do I contact to find out what the toxic dumping did in Abidjan?", "contact"),
+                (
+                    "What can we do beyond posting? Is there a petition on toxic waste exports?",
+                    "action",
+                ),
+            ),
+            relevance=(
+                ("https://cleancoasts.example/explainers/super-injunctions", 3),
+                ("https://cleancoasts.example/stories/abidjan-2006", 3),
+                ("https://cleancoasts.example/reports/toxic-trade", 2),
+                ("https://cleancoasts.example/act/write-to-your-mp", 2),
+                ("https://cleancoasts.example/briefings/basel-loopholes", 1),
+            ),
         ),
     ),
     "sewage": Scenario(
@@ -255,6 +284,25 @@ SCENARIOS: dict[str, Scenario] = {
                 Has anyone tested the bathing water today?
             """),
             new_tags=("#kestrelbay", "#northmoorwater"),
+            requests=(
+                (
+                    "Who do I contact to report the raw sewage at Kestrel Bay? #kestrelbay",
+                    "contact",
+                ),
+                (
+                    "Does anyone know a lawyer? Northmoor Water can't keep dumping raw sewage",
+                    "legal",
+                ),
+                ("Where can we meet to organise about the sewage spill? #kestrelbay", "venue"),
+                ("How can I help test the bathing water at Kestrel Bay? #kestrelbay", "action"),
+            ),
+            relevance=(
+                ("https://clearwaterrivers.example/reports/dry-day-spills", 3),
+                ("https://clearwaterrivers.example/guides/bathing-water", 3),
+                ("https://clearwaterrivers.example/explainers/regulators", 2),
+                ("https://clearwaterrivers.example/map", 2),
+                ("https://clearwaterrivers.example/act/test-your-river", 1),
+            ),
         ),
     ),
     "evictions": Scenario(
@@ -297,6 +345,25 @@ SCENARIOS: dict[str, Scenario] = {
                 Solidarity from the estate next door.
             """),
             new_tags=("#hartleytowers", "#stopthebailiffs"),
+            requests=(
+                (
+                    "Is a section 21 for every flat even legal? Anyone know a housing solicitor?",
+                    "legal",
+                ),
+                (
+                    "Who do we contact for the evicted tenants from Hartley Towers? #hartleytowers",
+                    "contact",
+                ),
+                ("Need a room for the Hartley Towers evicted tenants to meet tonight", "venue"),
+                ("How can I help stop the bailiffs at Hartley Towers? #stopthebailiffs", "action"),
+            ),
+            relevance=(
+                ("https://fairhomes.example/guides/bailiffs", 3),
+                ("https://fairhomes.example/guides/eviction-notice", 2),
+                ("https://fairhomes.example/organise", 2),
+                ("https://fairhomes.example/act/end-section-21", 2),
+                ("https://fairhomes.example/reports/revenge-evictions", 1),
+            ),
         ),
     ),
     "quiet": Scenario("quiet", "Three days of everyday chatter and no campaign.", hours=72),

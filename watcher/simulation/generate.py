@@ -10,9 +10,13 @@ new hashtag the playbook does not list, then a decline. Campaign posts carry
 `"label": <scenario>` so a backtest can time its alerts from the onset.
 
 The texts and campaign shapes are `watcher.simulation.corpus`; this module generates the
-streams from them. Everything is driven by seeded `random.Random`s and a fixed start, so the
-same scenario, seed and start always give the same posts, byte for byte. `Stream`, `Crowd`
-and `arrivals` are public for the scenario suite (`watcher.simulation.suite`).
+streams from them, with each issue's labelled ecosystem of accounts
+(`watcher.simulation.ecosystem`) and the weeks of lead-in before the stream in which their
+standing builds up. Long because the everyday stream and the campaign crowd share its
+generators, helpers and constants: split, each half would import the other. Everything is
+driven by seeded `random.Random`s and a fixed start, so the same scenario, seed and start
+always give the same posts, byte for byte. `Stream`, `Crowd` and `arrivals` are public for
+the scenario suite (`watcher.simulation.suite`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from watcher.simulation import ecosystem
 from watcher.simulation.corpus import (
     CHATTER,
     CHATTER_TAGS,
@@ -42,6 +47,7 @@ from watcher.simulation.corpus import (
     Campaign,
     Topic,
 )
+from watcher.simulation.ecosystem import LEAD_IN_DAYS
 
 #: Saturday 10 October 2009: day 3 is Monday 12 October, the night of the Trafigura surge.
 DEFAULT_START = datetime(2009, 10, 10, tzinfo=UTC)
@@ -167,30 +173,43 @@ class Stream:
                     text += " " + rng.choice(CHATTER_TAGS)
             self.add(t, self.person(rng, ranks), text)
 
-    def on_topic(self, name: str, topic: Topic) -> None:
-        """The issue's everyday trickle, and the organisation's own posts with their reshares."""
-        rng = self.rng(name)
+    def on_topic(self, name: str, topic: Topic, lead_in: bool = False) -> None:
+        """The issue's everyday trickle, and the organisation's own posts with their reshares:
+        over the stream, or (`lead_in`) over the `LEAD_IN_DAYS` before it, from a generator
+        of its own so the stream's posts stay as they were."""
+        rng = self.rng(f"lead-in:{name}" if lead_in else name)
+        lo, hi = (-LEAD_IN_DAYS * 86400.0, 0.0) if lead_in else (0.0, self.end)
         ranks = list(range(POPULATION))
         rng.shuffle(ranks)  # the busiest people on an issue are not the busiest overall
-        self.followers.update((account, rng.randint(3000, 20000)) for account in topic.own_accounts)
+        for account in topic.own_accounts:
+            self.followers.setdefault(account, rng.randint(3000, 20000))
         rate, bound = self.everyday_rate(ON_TOPIC_PER_DAY)
-        for t in arrivals(rng, rate, bound, 0, self.end):
+        for t in arrivals(rng, rate, bound, lo, hi):
             text = rng.choice(topic.lines)
             if rng.random() < 0.4:
                 text += " " + rng.choice(topic.tags)
             self.add(t, self.person(rng, ranks), text)
         midnight = -(self.t0 % 86400)  # own posts go out in office hours, UTC
-        for day in range(math.ceil(self.end / 86400) + 1):
+        for day in range(math.floor(lo / 86400), math.ceil(hi / 86400) + 1):
             for _ in range(rng.randint(2, 4)):
                 t = midnight + day * 86400 + rng.uniform(8, 19) * 3600
-                if not 0 <= t < self.end:
+                if not lo <= t < hi:
                     continue
                 text = rng.choice(topic.own_lines)
                 own = self.add(t, rng.choice(topic.own_accounts), text)
                 for _ in range(rng.randint(2, 10)):
                     later = t + rng.expovariate(1 / 2400)
-                    if later < self.end:
+                    if later < hi:
                         self.add(later, self.person(rng, ranks), text, reshare_of=own)
+
+    def issues(self, campaign: Campaign | None = None) -> None:
+        """Every issue's everyday talk, its weeks of lead-in and its ecosystem's record (up
+        to the campaign's onset in the campaign's issue)."""
+        for name, topic in TOPICS.items():
+            self.on_topic(name, topic)
+            onset = campaign.onset_hours * 3600 if campaign and campaign.playbook == name else None
+            ecosystem.history(self, name, onset)
+            self.on_topic(name, topic, lead_in=True)
 
     def ordered(self) -> Iterator[dict[str, Any]]:
         # Same millisecond: creation order, so a reshare never precedes its original.
@@ -207,6 +226,8 @@ class Crowd:
 
     def __init__(self, sim: Stream, campaign: Campaign, label: str) -> None:
         self.sim, self.c, self.label = sim, campaign, label
+        # the issue's ecosystem joins early, from its own generators
+        self.scheduled = ecosystem.surge_posts(sim, campaign)
         self.rng = sim.rng(f"campaign:{label}")
         self.onset = campaign.onset_hours * 3600
         self.ranks = list(range(POPULATION))
@@ -235,6 +256,7 @@ class Crowd:
         self.original(self.onset, first)
         bound = sum(wave.per_minute for wave in self.c.waves) / 60
         for t in arrivals(self.rng, self.rate, bound, self.onset + 1, self.sim.end):
+            self.post_scheduled(t)
             influencer = self.influencer()
             if influencer:
                 self.original(t, influencer)
@@ -256,6 +278,13 @@ class Crowd:
                 self.add(t, author, text, reply_to=post_id)
             else:
                 self.original(t, author)
+        self.post_scheduled(self.sim.end)
+        ecosystem.requests(self.sim, self.c, self.label, self.rate)
+
+    def post_scheduled(self, until: float) -> None:
+        while self.scheduled and self.scheduled[0][0] < until:
+            t, author, text, virality, extra = self.scheduled.pop(0)
+            self.original(t, author, text, virality, **extra)
 
     def influencer(self) -> str | None:
         if self.rng.random() >= 0.004:
@@ -290,14 +319,18 @@ class Crowd:
         index = min(bisect.bisect(self.appeal, pick), len(self.appeal) - 1)
         return self.ids[index]
 
-    def original(self, t: float, author: str) -> None:
-        late = t - self.onset >= self.c.late_hours * 3600
-        text = self.rng.choice(self.c.late_lines if late else self.c.lines)
-        post_id = self.add(t, author, text)
+    def original(
+        self, t: float, author: str, text: str = "", virality: float = 1.0, **extra: str
+    ) -> None:
+        if not text:
+            late = t - self.onset >= self.c.late_hours * 3600
+            text = self.rng.choice(self.c.late_lines if late else self.c.lines)
+        post_id = self.add(t, author, text, **extra)
         self.times.append(t)
         self.ids.append((post_id, author, text))
-        reach = self.sim.followers[author] ** 0.7
+        reach = virality * self.sim.followers[author] ** 0.7
         self.appeal.append((self.appeal[-1] if self.appeal else 0.0) + reach)
+        ecosystem.followers_reshare(self.sim, t, author, post_id, text, self.label)
 
     def add(self, t: float, author: str, text: str, **extra: str) -> str:
         return self.sim.add(t, author, text, label=self.label, **extra)
@@ -324,8 +357,7 @@ def generate(
         start = start.replace(tzinfo=UTC)
     sim = Stream(seed, start, spec.hours)
     sim.everyday()
-    for name, topic in TOPICS.items():
-        sim.on_topic(name, topic)
+    sim.issues(spec.campaign)
     if spec.campaign is not None:
         Crowd(sim, spec.campaign, spec.name).run()
     return sim.ordered()

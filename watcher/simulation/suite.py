@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from watcher.simulation.corpus import SCENARIOS, TOPICS, Wave
+from watcher.simulation.corpus import SCENARIOS, TOPICS, Campaign, Wave
 from watcher.simulation.generate import (
     ON_TOPIC_PER_DAY,
     POPULATION,
@@ -90,16 +90,17 @@ SUITE: dict[str, SuiteCase] = {
 }
 
 
-def _crowd(sim: Stream, case: SuiteCase) -> None:
-    """A leaderless surge: the playbook's campaign crowd with this case's size and speed."""
+def campaign_of(case: SuiteCase) -> Campaign | None:
+    """A surge case's campaign: the playbook's story crowd with this case's size and speed."""
+    if case.kind != "surge":
+        return None
     template = SCENARIOS[_CAMPAIGN_OF[case.playbook]].campaign
     assert template is not None
     lead = 2 * case.rise_minutes / 60  # onset at ~e⁻² of the peak rate: about the baseline
     wave = Wave(lead, case.per_minute, case.rise_minutes, 6 * case.rise_minutes + 60)
-    campaign = dataclasses.replace(
+    return dataclasses.replace(
         template, onset_hours=case.onset_hours, waves=(wave,), late_hours=case.hours
     )
-    Crowd(sim, campaign, case.name).run()
 
 
 def _flood(sim: Stream, case: SuiteCase) -> None:
@@ -191,10 +192,10 @@ def generate_suite(name: str, *, seed: int = 0) -> Iterator[dict[str, Any]]:
         raise ValueError(f"unknown suite scenario {name!r}: choose from {', '.join(SUITE)}")
     sim = Stream(seed, SUITE_START, case.hours)
     sim.everyday()
-    for topic_name, topic in TOPICS.items():
-        sim.on_topic(topic_name, topic)
-    if case.kind == "surge":
-        _crowd(sim, case)
+    campaign = campaign_of(case)
+    sim.issues(campaign)
+    if campaign is not None:
+        Crowd(sim, campaign, case.name).run()
     elif case.name in _INJECT:
         _INJECT[case.name](sim, case)
     return sim.ordered()

@@ -69,6 +69,10 @@ def parse_status(raw: object, domain: str, now: float, *, base: str = "") -> tup
     account = object_field(raw, "account", what)
     acct = text_field(account, "acct", what)
     followers = account.get("followers_count")
+    try:  # when the account was made: the brief never names a brand-new one
+        joined: float | None = parse_timestamp(account.get("created_at"))
+    except PostError:
+        joined = None  # not worth losing the post over
     tags = shown.get("tags")
     if tags is not None and not isinstance(tags, list):
         raise PostError(f"{what}: `tags` must be a list, got {type(tags).__name__}")
@@ -94,5 +98,6 @@ def parse_status(raw: object, domain: str, now: float, *, base: str = "") -> tup
         if isinstance(followers, int) and not isinstance(followers, bool)
         else None,
         hashtags=tuple(names),
+        author_created_at=joined,
     )
     return local_id, post

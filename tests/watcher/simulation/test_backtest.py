@@ -71,7 +71,7 @@ def test_backtest_command_prints_alerts_with_delay_and_writes_a_plot(
     args = [str(PLAYBOOKS / "river-sewage.yaml"), "--posts", str(posts), "--plot", str(plot)]
     assert main(["backtest", *args]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("backtest: river-sewage over sewage.ndjson: 44,514 posts, ")
+    assert out[0].startswith("backtest: river-sewage over sewage.ndjson: 67,343 posts, ")
     assert out[0].endswith(" matched, 2 malformed, 0 late")
     assert out[1] == "onset: 2009-10-12 12:40 UTC (first post labelled 'sewage')"
     assert out[2].startswith("alerts it would have fired: ")
