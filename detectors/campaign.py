@@ -45,6 +45,11 @@ SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
 SHORT_ALPHA, LONG_ALPHA = fading_factor(SHORT_HALF_LIFE), fading_factor(LONG_HALF_LIFE)
 #: Buckets without a new high before a campaign can count as peaked.
 PEAK_AGE = 3
+#: Event-time minutes a lifecycle state holds before it may change again.
+DWELL_MINUTES = 15
+#: A campaign past its peak escalates again only at this × that peak's rate: a new high by
+#: a hair is the same wave wobbling, not a second one.
+REESCALATE = 1.25
 #: A "Not a campaign" click adds this to the playbook's strictness (the factor on the volume
 #: significance a surge must reach): a nudge, as one person's verdict on one alert is noisy,
 #: but four false alarms in a few days reach the cap. The excess over 1 halves every week of
@@ -97,7 +102,9 @@ class CampaignDetector:
 
     The open campaign then moves `emerging → escalating → peaked → subsiding → over` on a
     smoothed rate with hysteresis: `new` fires once per campaign, `update` on each later
-    state change, and a re-ignition within `cooldown_hours` of `over` is not new. Quiet
+    state change (each state holding `DWELL_MINUTES` first, so the story does not flap),
+    and a re-ignition within `cooldown_hours` of `over` is new only when a crowd outscores
+    the campaign before it (the same event flaring again is no news, a bigger one is). Quiet
     buckets are learned as they are; surging ones only clipped, so a burst barely moves the
     baseline but a lasting new level is absorbed within days.
 
@@ -135,6 +142,10 @@ class CampaignDetector:
     #: (strictness above 1, event time it was set): a class default, so checkpoints pickled
     #: before feedback existed load as never marked.
     _false_alarm: tuple[float, float] = (0.0, 0.0)
+    #: Lifecycle state added since: class defaults, so older checkpoints load as settled.
+    _last_peak_score = float("-inf")  # the highest score of the last campaign
+    _state_age = 0  # buckets since the lifecycle state last changed
+    _peaked_at = 0.0  # the peak rate when the campaign last turned `peaked`
 
     def __init__(self, params: DetectParams | None = None, terms: int = 0) -> None:
         self.params = params or DetectParams()
@@ -284,11 +295,17 @@ class CampaignDetector:
                 and self._rare(score)
                 and is_crowd(bucket, t, self._past, author_score, acceleration)
             )
-            if start >= self._cooldown_until and (by_total or term_firing):
+            # Inside the cooldown after a campaign only a crowd that outscores it pages: the
+            # same event flaring again is no news, a bigger one is (a re-ignition). A bare
+            # count series has no crowd to tell the two apart, so it waits the cooldown out
+            # (NAB's best detectors also hold 7-12 h after an alarm).
+            reignites = bucket.authors is not None and score > self._last_peak_score
+            cooled = start >= self._cooldown_until or reignites
+            if cooled and (by_total or term_firing):
                 transition = self._open(bucket, rate)
         else:
             calm_terms = view is None or float(view[0].max()) < CALM_SIGNIFICANCE
-            transition = self._advance(bucket, rate, hour, calm_terms=calm_terms)
+            transition = self._advance(bucket, rate, hour, score, calm_terms=calm_terms)
 
         self._scores.update(score)
         self._learn(bucket, hour, quiet=self.state == "quiet" and not firing)
@@ -326,6 +343,8 @@ class CampaignDetector:
     def _open(self, bucket: BucketStats, rate: float) -> Transition:
         self.campaigns += 1
         self.state = "emerging"
+        self._state_age = 0
+        self._last_peak_score = float("-inf")
         self.onset = bucket.start
         for start, significance in reversed(self._recent):
             if significance < CALM_SIGNIFICANCE:
@@ -338,9 +357,20 @@ class CampaignDetector:
         return "new"
 
     def _advance(
-        self, bucket: BucketStats, rate: float, hour: float | None, *, calm_terms: bool = True
+        self,
+        bucket: BucketStats,
+        rate: float,
+        hour: float | None,
+        score: float,
+        *,
+        calm_terms: bool = True,
     ) -> Transition | None:
         before = self.state
+        self._state_age += 1
+        self._last_peak_score = max(self._last_peak_score, score)
+        # A reader should see a story, not flapping: a state holds for `DWELL_MINUTES` of
+        # event time before the next change (the end, on its own calm count, excepted).
+        settled = self._state_age * self.params.bucket_minutes >= DWELL_MINUTES
         if rate > self.peak_rate:
             self.peak_rate, self._peak_age = rate, 0
         else:
@@ -355,6 +385,8 @@ class CampaignDetector:
         if self._calm >= CALM_BUCKETS:
             self.state = "over"
             self._cooldown_until = bucket.start + self.params.cooldown_hours * 3600
+        elif not settled:
+            pass
         elif self.state == "emerging" and rate >= 2.0 * self._open_rate:
             self.state = "escalating"
         elif (
@@ -365,6 +397,11 @@ class CampaignDetector:
             self.state = "peaked"
         elif self.state == "peaked" and rate <= 0.4 * peak:
             self.state = "subsiding"
-        elif self.state in ("peaked", "subsiding") and self._peak_age == 0:
+        elif self.state in ("peaked", "subsiding") and rate >= REESCALATE * self._peaked_at:
             self.state = "escalating"
-        return "update" if self.state != before else None
+        if self.state == before:
+            return None
+        self._state_age = 0
+        if self.state == "peaked":
+            self._peaked_at = peak
+        return "update"
