@@ -18,6 +18,7 @@ def test_a_clear_step_is_caught_near_the_oracle_and_a_quiet_day_is_not_paged() -
     warmed = sweep.warm(0, 1.0, "medium")
     result = sweep.run_case(case, warmed, p=1e-4)
     assert result.early == 0
-    assert result.delay is not None and result.oracle is not None
+    assert result.delay is not None
+    assert result.oracle is not None
     assert result.oracle <= result.delay <= result.oracle + 30
     assert sweep.quiet_month(1, 1.0, "medium", days=3) == 0
