@@ -15,6 +15,8 @@ effective authors, the hour's crowd) from a generator of its own, unlike the sui
   the crowd, so a crowd of a given size is a smaller multiple of a busier base (targets are
   those ≥ 5× the daily mean rate); the onset is the moment the extra rate first equals
   the everyday rate (the traffic has doubled);
+* re-ignitions: a step surge, then the same again four hours after the first fades,
+  inside the detector's cooldown; only the second is timed;
 * decoys: one account, four accounts, a ring of fifteen, and slow growth over days;
 * quiet months: thirty days of everyday traffic, for false pages per playbook-month.
 
@@ -74,7 +76,7 @@ class Case:
         """A surge of `authors` people posting `per` times each on average: its peak follows
         from its shape, so a crowd of a given size is a smaller multiple of a busier base."""
         case = cls(f"surge-{shape}", seed, base, hour, 1.0, authors, rise)
-        unit = sum(surge_extra(case, i * BUCKET) for i in range(int(DAY / BUCKET)))
+        unit = sum(_profile(case, i * BUCKET) for i in range(int(DAY / BUCKET)))
         return cls(case.family, seed, base, hour, authors * per / unit, authors, rise)
 
 
@@ -94,8 +96,23 @@ def everyday_mean(t: float, base: float) -> float:
     return base * 5 * weekend * activity(t % DAY / 3600) / MEAN_ACTIVITY
 
 
+def reignition_gap(case: Case) -> float:
+    """Seconds from a re-ignition's first surge to its second: four hours after the first
+    starts to fade, so the second comes inside the detector's six-hour cooldown."""
+    return case.rise * 60 + 3600 + 4 * 3600
+
+
 def surge_extra(case: Case, tau: float) -> float:
-    """Extra posts a bucket `tau` seconds after the ramp starts (0 outside the event)."""
+    """Extra posts a bucket `tau` seconds after the ramp starts (0 outside the event).
+
+    A re-ignition (`surge-reignite`) is the same step surge twice, the first
+    `reignition_gap` earlier."""
+    if case.family == "surge-reignite":
+        return _profile(case, tau) + _profile(case, tau + reignition_gap(case))
+    return _profile(case, tau)
+
+
+def _profile(case: Case, tau: float) -> float:
     rise, peak = case.rise * 60, case.multiple * case.base * 5
     if tau < 0:
         return 0.0
@@ -234,7 +251,7 @@ def run_case(case: Case, warmed: tuple[Traffic, CampaignDetector], p: float) -> 
         observed.append((t, sum(people.values()), mean))
         if decision.transition == "new":
             if t + BUCKET <= onset:
-                early += 1
+                early += case.family != "surge-reignite"  # its first surge pages, rightly
             else:
                 pages += 1
                 if delay is None:
@@ -263,6 +280,15 @@ def cases(seeds: int, per_seed: int) -> Iterator[Case]:
                     rng.uniform(1.2, 2.5),
                     rng.choice((10, 20, 30, 60, 90)),
                 )
+            yield Case.crowd(  # onset late enough that the first surge is on day 4 too
+                "reignite",
+                seed,
+                base,
+                rng.uniform(7, 24),
+                int(math.exp(rng.uniform(math.log(100), math.log(5000)))),
+                rng.uniform(1.2, 2.5),
+                rng.choice((10, 20, 30)),
+            )
             for decoy, accounts in zip(DECOYS, (1, 4, 15, 0), strict=True):
                 yield Case(
                     f"decoy-{decoy}",
@@ -327,15 +353,16 @@ def sweep(
     all_delays: list[float] = []
     all_oracle: list[float] = []
     caught = targets = 0
-    for shape in SHAPES:
+    for shape in (*SHAPES, "reignite"):
         family = [r for r in results if r.case.family == f"surge-{shape}"]
         target = [r for r in family if r.distinct >= 50 and r.case.multiple >= 5]
         delays = [r.delay for r in target if r.delay is not None]
         oracles = [r.oracle for r in target if r.oracle is not None]
-        caught += len(delays)
-        targets += len(target)
-        all_delays += delays
-        all_oracle += oracles
+        if shape in SHAPES:  # a re-ignition's line is its own, not in the totals
+            caught += len(delays)
+            targets += len(target)
+            all_delays += delays
+            all_oracle += oracles
         lines.append(
             f"  surge-{shape:<12} caught {len(delays):3d}/{len(target):<3d} delay "
             f"{_spread(delays)}  | oracle {_spread(oracles)}"

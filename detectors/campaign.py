@@ -103,8 +103,8 @@ class CampaignDetector:
     The open campaign then moves `emerging → escalating → peaked → subsiding → over` on a
     smoothed rate with hysteresis: `new` fires once per campaign, `update` on each later
     state change (each state holding `DWELL_MINUTES` first, so the story does not flap),
-    and a re-ignition within `cooldown_hours` of `over` is new only when a crowd outscores
-    the campaign before it (the same event flaring again is no news, a bigger one is). Quiet
+    and a crowd re-igniting after `over` is a new campaign; a bare count series (no authors)
+    instead waits `cooldown_hours` after `over` before anything is new again. Quiet
     buckets are learned as they are; surging ones only clipped, so a burst barely moves the
     baseline but a lasting new level is absorbed within days.
 
@@ -143,7 +143,6 @@ class CampaignDetector:
     #: before feedback existed load as never marked.
     _false_alarm: tuple[float, float] = (0.0, 0.0)
     #: Lifecycle state added since: class defaults, so older checkpoints load as settled.
-    _last_peak_score = float("-inf")  # the highest score of the last campaign
     _state_age = 0  # buckets since the lifecycle state last changed
     _peaked_at = 0.0  # the peak rate when the campaign last turned `peaked`
 
@@ -295,19 +294,25 @@ class CampaignDetector:
                 and self._rare(score)
                 and is_crowd(bucket, t, self._past, author_score, acceleration)
             )
-            # Inside the cooldown after a campaign only a crowd that outscores it pages: the
-            # same event flaring again is no news, a bigger one is (a re-ignition). A bare
-            # count series has no crowd to tell the two apart, so it waits the cooldown out
-            # (NAB's best detectors also hold 7-12 h after an alarm).
-            reignites = bucket.authors is not None and score > self._last_peak_score
-            cooled = start >= self._cooldown_until or reignites
+            # Re-ignition is not silence: once a campaign is over, a crowd that passes every
+            # gate again is a new campaign even inside the cooldown (`python -m
+            # bench.detection`: the second of two surges four hours apart was never paged).
+            # A bare count series has no crowd to tell a new event from the last one's
+            # aftershocks, so it waits the cooldown out, as NAB's best detectors hold 7-12 h.
+            cooled = start >= self._cooldown_until or bucket.authors is not None
             if cooled and (by_total or term_firing):
                 transition = self._open(bucket, rate)
         else:
             calm_terms = view is None or float(view[0].max()) < CALM_SIGNIFICANCE
-            transition = self._advance(bucket, rate, hour, score, calm_terms=calm_terms)
+            transition = self._advance(bucket, rate, hour, calm_terms=calm_terms)
 
-        self._scores.update(score)
+        if transition == "new" or self.state == "quiet" or bucket.authors is None:
+            # A crowd's campaign would teach the playbook that surges are its usual, and
+            # hide the next one (a re-ignition four hours later went unpaged), so only the
+            # bucket that opened it counts. A bare count series keeps learning every score:
+            # its "campaigns" are mostly its own spikes (NAB's FB file: 26 false alarms
+            # instead of 7 when they were left out).
+            self._scores.update(score)
         self._learn(bucket, hour, quiet=self.state == "quiet" and not firing)
         if view is not None:
             self._learn_terms(start, view, campaign=self.state != "quiet")
@@ -344,7 +349,6 @@ class CampaignDetector:
         self.campaigns += 1
         self.state = "emerging"
         self._state_age = 0
-        self._last_peak_score = float("-inf")
         self.onset = bucket.start
         for start, significance in reversed(self._recent):
             if significance < CALM_SIGNIFICANCE:
@@ -361,13 +365,11 @@ class CampaignDetector:
         bucket: BucketStats,
         rate: float,
         hour: float | None,
-        score: float,
         *,
         calm_terms: bool = True,
     ) -> Transition | None:
         before = self.state
         self._state_age += 1
-        self._last_peak_score = max(self._last_peak_score, score)
         # A reader should see a story, not flapping: a state holds for `DWELL_MINUTES` of
         # event time before the next change (the end, on its own calm count, excepted).
         settled = self._state_age * self.params.bucket_minutes >= DWELL_MINUTES

@@ -120,7 +120,11 @@ class DetectParams(BaseModel):
     cooldown_hours: float = Field(
         default=6.0,
         ge=0,
-        description="After a campaign is over, how long before a re-ignition counts as new.",
+        description=(
+            "For a bare count series (no author data, e.g. `score-series`): after a campaign "
+            "is over, how long before a new surge counts as new. Posts with authors have "
+            "crowd gates to tell a re-ignition from aftershocks, and page on it at once."
+        ),
     )
 
     @property
