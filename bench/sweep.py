@@ -263,9 +263,9 @@ def run_case(case: Case, warmed: tuple[Traffic, CampaignDetector], p: float) -> 
     return Result(case, delay, oracle, len(event_people), early, pages)
 
 
-def cases(seeds: int, per_seed: int) -> Iterator[Case]:
+def cases(seeds: int, per_seed: int, first_seed: int = 0) -> Iterator[Case]:
     """Surges of every shape and decoys of every kind, drawn log-uniformly, fixed seeds."""
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         rng = random.Random(f"sweep:{seed}")
         for _ in range(per_seed):
             base = math.exp(rng.uniform(math.log(0.2), math.log(50)))
@@ -332,13 +332,15 @@ def sweep(
     per_seed: int = 3,
     quiet_bases: tuple[float, ...] = (0.2, 2.0, 20.0),
     quiet_days: int = 30,
+    first_seed: int = 0,
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> list[str]:
-    """Run the sweep and return its report lines."""
+    """Run the sweep and return its report lines. Seeds from `first_seed` on: tune on one
+    range and report on another."""
     p = BUDGET_PER_MONTH[sensitivity] / (30 * DAY / BUCKET)
     warmed: dict[tuple[int, float], tuple[Traffic, CampaignDetector]] = {}
     results: list[Result] = []
-    every = list(cases(seeds, per_seed))
+    every = list(cases(seeds, per_seed, first_seed))
     for n, case in enumerate(every, 1):
         key = (case.seed, case.base)
         if key not in warmed:
@@ -392,7 +394,7 @@ def sweep(
     lines.append(f"  false pages before onsets (event days): {early} in {len(results)} days")
     total_pages = total_months = 0.0
     for base in quiet_bases:
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             pages = quiet_month(seed, base, sensitivity, quiet_days)
             total_pages += pages
             total_months += quiet_days / 30
