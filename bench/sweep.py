@@ -25,6 +25,9 @@ which is what keeps hundreds of cases within minutes. The oracle knows the true 
 mean and overdispersion: its delay is the first bucket end at which some sum over the last
 1–12 buckets has a tail probability below the page budget, the limit a detector that sees
 only counts can reach at that false-page rate.
+
+Long because the generator, the oracle and the report share `Case` and `Result` and the
+warm-up cache; apart, each would import the others' internals.
 """
 
 from __future__ import annotations

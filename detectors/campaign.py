@@ -134,8 +134,8 @@ class CampaignDetector:
     >>> [d.transition for d in map(det.update, quiet) if d.transition]
     []
     >>> [(d.state, d.transition, round(d.score, 1)) for d in map(det.update, surge)]
-    [('emerging', 'new', 4.8), ('escalating', 'update', 10.0),
-     ('escalating', None, 14.7), ('escalating', None, 18.9)]
+    [('emerging', 'new', 4.8), ('emerging', None, 10.0),
+     ('emerging', None, 14.7), ('escalating', 'update', 18.9)]
 
     """
 
