@@ -1,7 +1,7 @@
 """Detection figures: NAB, the scenario suite, false pages on normal traffic, and cost.
 
 Run `python -m bench.detection` from the repository root (`--quick` for a smaller sweep
-and no engine replays; progress goes to stderr). It prints:
+and no engine replays, `--nab` for part 1 alone; progress goes to stderr). It prints:
 
 1. NAB (`bench.generalisation`; skipped when `../shared/data/nab` is absent): the all-in
    realTweets score, its leave-one-out held-out mean, the spike-injection stress test, the
@@ -289,7 +289,15 @@ def main() -> int:
         action="store_true",
         help="a smaller sweep (2 seeds, 10-day quiet months) and no engine replays",
     )
+    parser.add_argument(
+        "--nab",
+        action="store_true",
+        help="only the NAB figures (all-in, leave-one-out, spikes, checks): about a minute",
+    )
     args = parser.parse_args()
+    if args.nab:
+        print("\n".join(generalisation.report()))
+        return 0
     if args.sensitivity:
         SENSITIVITY = args.sensitivity
         print("\n".join(sweep.sweep(args.sensitivity)), flush=True)
