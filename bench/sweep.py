@@ -46,7 +46,7 @@ from scipy import stats as sps
 
 from detectors.base import BucketStats
 from detectors.campaign import CampaignDetector
-from detectors.params import DetectParams, Sensitivity
+from detectors.params import SENSITIVITY, DetectParams, Sensitivity
 from watcher.pipeline.crowd import AuthorWindow, effective_authors
 from watcher.simulation.generate import MEAN_ACTIVITY, activity
 
@@ -57,8 +57,6 @@ WARM_DAYS = 4
 DISPERSION = 30.0
 SHAPES = ("step", "linear", "quadratic", "exponential")
 DECOYS = ("one-account", "few-accounts", "bot-ring", "slow-growth")
-#: Target false pages per playbook per 30 days, by sensitivity (the README's table).
-BUDGET_PER_MONTH: dict[str, float] = {"low": 1 / 3, "medium": 1.0, "high": 4.3}
 ORACLE_WINDOWS = (1, 2, 3, 6, 12)
 
 
@@ -340,7 +338,7 @@ def sweep(
 ) -> list[str]:
     """Run the sweep and return its report lines. Seeds from `first_seed` on: tune on one
     range and report on another."""
-    p = BUDGET_PER_MONTH[sensitivity] / (30 * DAY / BUCKET)
+    p = SENSITIVITY[sensitivity].pages_per_month / (30 * DAY / BUCKET)
     warmed: dict[tuple[int, float], tuple[Traffic, CampaignDetector]] = {}
     results: list[Result] = []
     every = list(cases(seeds, per_seed, first_seed))
@@ -405,6 +403,6 @@ def sweep(
     lines.append(
         f"  everyday traffic (bases {', '.join(map(str, quiet_bases))}/min, {seeds} seeds × "
         f"{quiet_days} d): {total_pages / total_months:.2f} false pages per playbook-month "
-        f"(budget {BUDGET_PER_MONTH[sensitivity]:.2f})"
+        f"(budget {SENSITIVITY[sensitivity].pages_per_month:.2f})"
     )
     return lines
