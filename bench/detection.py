@@ -1,15 +1,20 @@
 """Detection figures: NAB, the scenario suite, false pages on normal traffic, and cost.
 
-Run `python -m bench.detection` from the repository root. It prints:
+Run `python -m bench.detection` from the repository root (`--quick` for a smaller sweep
+and no engine replays, `--nab` for part 1 alone; progress goes to stderr). It prints:
 
-1. NAB standard score, windows hit and false-alarm records of `score-series` on the
-   development series (skipped when `../shared/data/nab` is absent);
-2. for the scenario suite (`watcher.simulation.suite`): detection of every leaderless surge of
+1. NAB (`bench.generalisation`; skipped when `../shared/data/nab` is absent): the all-in
+   realTweets score, its leave-one-out held-out mean, the spike-injection stress test, the
+   `artificialNoAnomaly` alarms and the `nyc_taxi` windows;
+2. the bucket-level scenario sweep (`bench.sweep`): per ramp shape caught/total, median,
+   p90 and worst delay beside the oracle's, decoy pages and false pages per playbook-month
+   on everyday traffic;
+3. for the scenario suite (`watcher.simulation.suite`): detection of every leaderless surge of
    ≥ 5× baseline carried by ≥ 50 distinct authors, and the median and p90 alert delay in
    event time after the onset; `new` alerts on each decoy; `new` alerts per playbook in a
    simulated week of normal traffic; and the delays on the three story scenarios, timed from
    their very first post;
-3. the cost of one detector update per bucket, and the memory, for 100 playbooks × 50 terms.
+4. the cost of one detector update per bucket, and the memory, for 100 playbooks × 50 terms.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench import nab
+from bench import generalisation, sweep
 from detectors.base import BucketStats, TermStats
 from detectors.campaign import CampaignDetector
 from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
@@ -40,7 +46,7 @@ from watcher.playbooks.model import Playbook, load_playbooks
 from watcher.simulation.generate import MEAN_ACTIVITY, ON_TOPIC_PER_DAY, activity, generate
 from watcher.simulation.suite import SUITE, SUITE_START, generate_suite
 
-PLAYBOOKS = nab.REPO / "playbooks"
+PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,17 +284,32 @@ def main() -> int:
         choices=sorted(SENSITIVITY_LEVELS),
         help="run only the scenario suite, with every playbook at this detect.sensitivity",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smaller sweep (2 seeds, 10-day quiet months) and no engine replays",
+    )
+    parser.add_argument(
+        "--nab",
+        action="store_true",
+        help="only the NAB figures (all-in, leave-one-out, spikes, checks): about a minute",
+    )
     args = parser.parse_args()
+    if args.nab:
+        print("\n".join(generalisation.report()))
+        return 0
     if args.sensitivity:
         SENSITIVITY = args.sensitivity
+        print("\n".join(sweep.sweep(args.sensitivity)), flush=True)
         print(f"scenario suite at sensitivity {SENSITIVITY}:")
         print("\n".join(suite()))
         return 0
-    if (nab.NAB_DATA / "windows.json").exists():
-        print("NAB realTweets (dev split):")
-        print(nab.report(nab.run()))
-    else:
-        print(f"NAB: skipped, no data at {nab.NAB_DATA}")
+    print("\n".join(generalisation.report()), flush=True)
+    if args.quick:
+        lines = sweep.sweep(seeds=2, per_seed=3, quiet_bases=(0.5, 20.0), quiet_days=10)
+        print("\n".join(lines + cost()))
+        return 0
+    print("\n".join(sweep.sweep(seeds=8, per_seed=4)), flush=True)
     for line in suite() + stories() + cost():
         print(line)
     return 0

@@ -24,6 +24,7 @@ from detectors.gates import is_crowd, term_fires
 from detectors.params import DetectParams, Thresholds
 from detectors.seasonal import SeasonalSigniTrend
 from detectors.signitrend import fading_factor
+from detectors.spikes import IsolatedSpikes
 from detectors.terms import Floats, TermSignificance
 
 #: A playbook's campaign lifecycle, in the order it runs (`STATES`, and so metric codes).
@@ -45,6 +46,11 @@ SHORT_HALF_LIFE, LONG_HALF_LIFE = 2.0, 12.0
 SHORT_ALPHA, LONG_ALPHA = fading_factor(SHORT_HALF_LIFE), fading_factor(LONG_HALF_LIFE)
 #: Buckets without a new high before a campaign can count as peaked.
 PEAK_AGE = 3
+#: Event-time minutes a lifecycle state holds before it may change again.
+DWELL_MINUTES = 15
+#: A campaign past its peak escalates again only at this × that peak's rate: a new high by
+#: a hair is the same wave wobbling, not a second one.
+REESCALATE = 1.25
 #: A "Not a campaign" click adds this to the playbook's strictness (the factor on the volume
 #: significance a surge must reach): a nudge, as one person's verdict on one alert is noisy,
 #: but four false alarms in a few days reach the cap. The excess over 1 halves every week of
@@ -97,7 +103,13 @@ class CampaignDetector:
 
     The open campaign then moves `emerging → escalating → peaked → subsiding → over` on a
     smoothed rate with hysteresis: `new` fires once per campaign, `update` on each later
-    state change, and a re-ignition within `cooldown_hours` of `over` is not new. Quiet
+    state change (each state holding `DWELL_MINUTES` first, so the story does not flap),
+    and a crowd re-igniting after `over` is a new campaign; a bare count series (no authors)
+    instead waits `cooldown_hours` after `over` before anything is new again. A bare series
+    also holds a one-bucket excursion to its own past isolated spikes (`detectors.spikes`:
+    had it paged on each as high, would it have kept to `pages_per_month`?), so a spiky
+    series learns its spikes are normal while a quiet one still pages on its first; a rise
+    that holds into a second bucket is judged by the ordinary bars, one bucket late. Quiet
     buckets are learned as they are; surging ones only clipped, so a burst barely moves the
     baseline but a lasting new level is absorbed within days.
 
@@ -127,8 +139,8 @@ class CampaignDetector:
     >>> [d.transition for d in map(det.update, quiet) if d.transition]
     []
     >>> [(d.state, d.transition, round(d.score, 1)) for d in map(det.update, surge)]
-    [('emerging', 'new', 4.8), ('escalating', 'update', 10.0),
-     ('escalating', None, 14.7), ('escalating', None, 18.9)]
+    [('emerging', 'new', 4.8), ('emerging', None, 10.0),
+     ('emerging', None, 14.7), ('escalating', 'update', 18.9)]
 
     """
 
@@ -137,6 +149,15 @@ class CampaignDetector:
     _false_alarm: tuple[float, float] = (0.0, 0.0)
     #: Empty buckets the engine skipped in gaps (a class default, for older checkpoints).
     skipped_buckets = 0
+    #: Lifecycle state added since: class defaults, so older checkpoints load as settled.
+    _state_age = 0  # buckets since the lifecycle state last changed
+    _peaked_at = 0.0  # the peak rate when the campaign last turned `peaked`
+    #: A bare series' own isolated spikes (made on first use, so older checkpoints load too),
+    #: its last bucket as (start, score) if that was over the line, and the score that waits
+    #: one bucket to learn whether it was an isolated spike before the rarity percentile does.
+    _spikes: IsolatedSpikes | None = None
+    _over: tuple[float, float] | None = None
+    _pending: float | None = None
 
     def __init__(self, params: DetectParams | None = None, terms: int = 0) -> None:
         self.params = params or DetectParams()
@@ -251,6 +272,36 @@ class CampaignDetector:
         capped = np.minimum(stacked, self._term_model.cap(start, CLIP))
         self._term_model.learn_one(start, np.where(np.tile(surging, 2), capped, stacked))
 
+    def _track_spikes(self, start: float, score: float, *, firing: bool, calm: bool) -> None:
+        """Remember whether this bucket is over the line; if the last one was and this one is
+        back to calm, the last was an isolated spike."""
+        if self._spikes is None:
+            self._spikes = IsolatedSpikes(self.thresholds.pages_per_month)
+        self._spikes.start(start)
+        before, self._over = self._over, (start, score) if firing else None
+        if before is not None and not firing and calm:
+            self._spikes.record(before[1], at=before[0])
+
+    def _opens_bare(
+        self,
+        start: float,
+        score: float,
+        before: tuple[float, float] | None,
+        *,
+        firing: bool,
+        calm: bool,
+    ) -> bool:
+        """Whether a bare series' bucket may open a campaign. A bucket over the line after
+        another is a rise that holds, judged by the ordinary bars; a one-bucket excursion must
+        also be rare among the series' own isolated spikes; and an excursion that was held
+        back pages one bucket late if this bucket has not fallen back to calm."""
+        if firing:
+            held = before is not None
+            spikes = self._spikes
+            rare_spike = spikes is None or spikes.may_page(score, at=start)
+            return (held or rare_spike) and self._rare(score)
+        return before is not None and not calm and self._rare(before[1])
+
     def _rare(self, score: float) -> bool:
         usual = self._scores.get()
         return usual is None or score >= self.thresholds.rarity * float(usual)
@@ -266,12 +317,18 @@ class CampaignDetector:
         self._long.update(posts)
         rate, long = float(self._short.get()), float(self._long.get())
         acceleration = rate / long if long > 0 else 0.0
-        self._recent.append((start, self.volume.significance(start, posts)))
+        significance = self.volume.significance(start, posts)
+        calm = significance < CALM_SIGNIFICANCE
+        self._recent.append((start, significance))
         transition: Transition | None = None
         t = self.thresholds
         needed = t.significance if bucket.authors is None else t.crowd_significance
         needed *= self.strictness(start)
         firing = score >= needed and self.volume.warm
+        bare = bucket.authors is None
+        before = self._over  # the last bucket, if it was over the line
+        if bare and self.volume.warm:
+            self._track_spikes(start, score, firing=firing, calm=calm)
         view = self._term_view(bucket)
         term_firing = (
             view is not None
@@ -281,18 +338,39 @@ class CampaignDetector:
 
         if self.state in ("quiet", "over"):
             self.state = "quiet"
-            by_total = (
-                firing
-                and self._rare(score)
-                and is_crowd(bucket, t, self._past, author_score, acceleration)
+            opens = (
+                self._opens_bare(start, score, before, firing=firing, calm=calm)
+                if bare
+                else firing and self._rare(score)
             )
-            if start >= self._cooldown_until and (by_total or term_firing):
+            by_total = opens and is_crowd(bucket, t, self._past, author_score, acceleration)
+            # Re-ignition is not silence: once a campaign is over, a crowd that passes every
+            # gate again is a new campaign even inside the cooldown (`python -m
+            # bench.detection`: the second of two surges four hours apart was never paged).
+            # A bare count series has no crowd to tell a new event from the last one's
+            # aftershocks, so it waits the cooldown out, as NAB's best detectors hold 7-12 h.
+            cooled = start >= self._cooldown_until or bucket.authors is not None
+            if cooled and (by_total or term_firing):
                 transition = self._open(bucket, rate)
         else:
             calm_terms = view is None or float(view[0].max()) < CALM_SIGNIFICANCE
             transition = self._advance(bucket, rate, hour, calm_terms=calm_terms)
 
-        self._scores.update(score)
+        if bare:
+            # A bare count series keeps learning every score, campaigns included: they are
+            # mostly its own spikes (NAB's FB file: 26 false alarms instead of 7 when they
+            # were left out). But not its isolated spikes, which `_spikes` judges: each score
+            # waits a bucket, and one that proves an isolated spike stays out, so a spiky
+            # series' percentile does not rise over its real, lasting events.
+            isolated = before is not None and not firing and calm
+            if self._pending is not None and not isolated:
+                self._scores.update(self._pending)
+            self._pending = score
+        elif transition == "new" or self.state == "quiet":
+            # A crowd's campaign would teach the playbook that surges are its usual, and
+            # hide the next one (a re-ignition four hours later went unpaged), so only the
+            # bucket that opened it counts.
+            self._scores.update(score)
         self._learn(bucket, hour, quiet=self.state == "quiet" and not firing)
         if view is not None:
             self._learn_terms(start, view, campaign=self.state != "quiet")
@@ -335,6 +413,7 @@ class CampaignDetector:
     def _open(self, bucket: BucketStats, rate: float) -> Transition:
         self.campaigns += 1
         self.state = "emerging"
+        self._state_age = 0
         self.onset = bucket.start
         for start, significance in reversed(self._recent):
             if significance < CALM_SIGNIFICANCE:
@@ -347,9 +426,18 @@ class CampaignDetector:
         return "new"
 
     def _advance(
-        self, bucket: BucketStats, rate: float, hour: float | None, *, calm_terms: bool = True
+        self,
+        bucket: BucketStats,
+        rate: float,
+        hour: float | None,
+        *,
+        calm_terms: bool = True,
     ) -> Transition | None:
         before = self.state
+        self._state_age += 1
+        # A reader should see a story, not flapping: a state holds for `DWELL_MINUTES` of
+        # event time before the next change (the end, on its own calm count, excepted).
+        settled = self._state_age * self.params.bucket_minutes >= DWELL_MINUTES
         if rate > self.peak_rate:
             self.peak_rate, self._peak_age = rate, 0
         else:
@@ -364,6 +452,8 @@ class CampaignDetector:
         if self._calm >= CALM_BUCKETS:
             self.state = "over"
             self._cooldown_until = bucket.start + self.params.cooldown_hours * 3600
+        elif not settled:
+            pass
         elif self.state == "emerging" and rate >= 2.0 * self._open_rate:
             self.state = "escalating"
         elif (
@@ -374,6 +464,11 @@ class CampaignDetector:
             self.state = "peaked"
         elif self.state == "peaked" and rate <= 0.4 * peak:
             self.state = "subsiding"
-        elif self.state in ("peaked", "subsiding") and self._peak_age == 0:
+        elif self.state in ("peaked", "subsiding") and rate >= REESCALATE * self._peaked_at:
             self.state = "escalating"
-        return "update" if self.state != before else None
+        if self.state == before:
+            return None
+        self._state_age = 0
+        if self.state == "peaked":
+            self._peaked_at = peak
+        return "update"

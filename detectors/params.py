@@ -26,6 +26,8 @@ class Thresholds:
     long one, which keeps slow growth over days and the daily rise from paging. Posts per
     effective author (exp of the authors' entropy), in the bucket and over the hour, must stay
     at most `max_posts_per_voice`: a ring of accounts repeats itself, a crowd keeps arriving.
+    `pages_per_month` is the level's page budget, the false pages a playbook may give in 30
+    days; a bare series holds its isolated one-bucket spikes to it (`detectors.spikes`).
     """
 
     significance: float
@@ -35,6 +37,7 @@ class Thresholds:
     crowd_significance: float
     min_acceleration: float
     max_posts_per_voice: float
+    pages_per_month: float
 
 
 # Calibrated on the development data (`python -m bench.detection`); `medium` is the default,
@@ -48,6 +51,7 @@ SENSITIVITY: dict[str, Thresholds] = {
         crowd_significance=2.5,
         min_acceleration=2.0,
         max_posts_per_voice=2.0,
+        pages_per_month=1 / 3,
     ),
     "medium": Thresholds(
         3.0,
@@ -57,6 +61,7 @@ SENSITIVITY: dict[str, Thresholds] = {
         crowd_significance=2.0,
         min_acceleration=1.8,
         max_posts_per_voice=2.5,
+        pages_per_month=1.0,
     ),
     # `high` was 2.5 / 0.6 / 5 authors / 34 % / 1.5 / 1.6× / 3.0 until the sweep
     # `python -m bench.detection --sensitivity high` showed it paging on everyday talk:
@@ -71,6 +76,7 @@ SENSITIVITY: dict[str, Thresholds] = {
         crowd_significance=1.75,
         min_acceleration=1.7,
         max_posts_per_voice=2.75,
+        pages_per_month=4.3,
     ),
 }
 
@@ -120,7 +126,11 @@ class DetectParams(BaseModel):
     cooldown_hours: float = Field(
         default=6.0,
         ge=0,
-        description="After a campaign is over, how long before a re-ignition counts as new.",
+        description=(
+            "For a bare count series (no author data, e.g. `score-series`): after a campaign "
+            "is over, how long before a new surge counts as new. Posts with authors have "
+            "crowd gates to tell a re-ignition from aftershocks, and page on it at once."
+        ),
     )
 
     @property

@@ -9,14 +9,16 @@ from collections.abc import Sequence
 
 from detectors.base import BucketStats
 from detectors.campaign import CampaignDetector
-from detectors.params import DetectParams
+from detectors.params import DetectParams, Sensitivity
 
 
-def score_series(rows: Sequence[tuple[float, float]]) -> list[float]:
-    """Anomaly scores in [0, 1], causal; ≥ 0.5 exactly where the default detector alerts."""
+def score_series(
+    rows: Sequence[tuple[float, float]], sensitivity: Sensitivity = "medium"
+) -> list[float]:
+    """Anomaly scores in [0, 1], causal; ≥ 0.5 exactly where the detector alerts."""
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(rows) if b[0] > a[0]]
     minutes = max(1, min(60, round(statistics.median(gaps) / 60))) if gaps else 5
-    detector = CampaignDetector(DetectParams(bucket_minutes=minutes))
+    detector = CampaignDetector(DetectParams(sensitivity=sensitivity, bucket_minutes=minutes))
     threshold = detector.thresholds.significance
     scores = []
     for ts, value in rows:

@@ -6,7 +6,7 @@ import pickle
 import random
 
 import pytest
-from scipy.stats import chi2_contingency  # type: ignore[import-untyped]  # via scikit-learn
+from scipy.stats import chi2_contingency
 
 from detectors.novelty import Novelty, g_squared
 

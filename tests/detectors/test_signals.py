@@ -110,7 +110,9 @@ def test_rarity_a_term_that_spikes_often_needs_a_bigger_spike() -> None:
         return fired, det.update(BucketStats(MONDAY + 8 * DAY + 200 * STEP, final))
 
     fired, smaller = run(25)
-    assert fired == [0, 2, 4, 6]  # each of its usual spikes is an event of its own
+    # The first spike pages; then, at one every other day (15 a month against a budget of
+    # one), the bare series has learned its one-bucket spikes are its usual (detectors.spikes).
+    assert fired == [0]
     assert smaller.score > 3  # significant against the baseline...
     assert smaller.transition is None  # ...but well under what this term usually does
     _, bigger = run(300)
