@@ -21,6 +21,7 @@ from river import stats
 
 from detectors.base import BucketStats
 from detectors.gates import is_crowd, term_fires
+from detectors.localdays import LocalDays
 from detectors.params import DetectParams, Thresholds
 from detectors.seasonal import SeasonalSigniTrend
 from detectors.signitrend import fading_factor
@@ -159,9 +160,11 @@ class CampaignDetector:
     _over: tuple[float, float] | None = None
     _pending: float | None = None
 
-    def __init__(self, params: DetectParams | None = None, terms: int = 0) -> None:
+    def __init__(self, params: DetectParams | None = None, terms: int = 0, zone: str = "") -> None:
         self.params = params or DetectParams()
         self.terms = terms  # how many terms the playbook has, each also scored on its own
+        # the team's IANA zone: the baselines' hours and weekends are its local ones
+        days = LocalDays(zone)
         bucket_hours = self.params.bucket_minutes / 60
         half_life = self.params.half_life_hours / bucket_hours
         # Seven days of visits to an hour slot: the daily shape is a lasting habit, and a short
@@ -171,11 +174,11 @@ class CampaignDetector:
         warmup = round(self.params.warmup_hours / bucket_hours)
         floor = self.params.noise_floor
         self.window = max(1, round(1 / bucket_hours))  # buckets in the hour-long view
-        self.volume = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
+        self.volume = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup, days=days)
         self.hourly = SeasonalSigniTrend(
-            half_life, slot_half_life, floor * self.window**0.5, 0.25, warmup
+            half_life, slot_half_life, floor * self.window**0.5, 0.25, warmup, days=days
         )
-        self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup)
+        self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup, days=days)
         self._past: deque[float] = deque(maxlen=self.window)
         self._scores = stats.Quantile(RARITY_QUANTILE)
         self._short = stats.EWMean(SHORT_ALPHA)
@@ -186,7 +189,7 @@ class CampaignDetector:
         if self.scores_terms:
             floors = np.repeat([floor, floor * self.window**0.5], terms)
             self._term_model = TermSignificance(
-                2 * terms, half_life, slot_half_life, floors, warmup
+                2 * terms, half_life, slot_half_life, floors, warmup, days=days
             )
         self._term_past: deque[Floats] = deque(maxlen=self.window)
         self._term_hour: Floats = np.zeros(terms)

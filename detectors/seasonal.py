@@ -6,19 +6,10 @@ import math
 
 from river import stats
 
+from detectors.localdays import DAY, HOUR, UTC_DAYS, LocalDays, slot_of
 from detectors.signitrend import fading_factor
 
-HOUR = 3600.0
-DAY = 86_400.0
-#: 1970-01-01 was a Thursday: day index + 3 is 0 on Mondays.
-_MONDAY_OFFSET = 3
-
-
-def slot_of(start: float) -> int:
-    """The hour of the UTC day (0–23), plus 24 on Saturdays and Sundays."""
-    day = int(start // DAY)
-    weekend = (day + _MONDAY_OFFSET) % 7 >= 5
-    return int(start % DAY // HOUR) + (24 if weekend else 0)
+__all__ = ["DAY", "HOUR", "SeasonalSigniTrend", "slot_of"]
 
 
 class SeasonalSigniTrend:
@@ -58,6 +49,8 @@ class SeasonalSigniTrend:
         Buckets before any score other than 0.0 is returned.
     prior
         Pseudo-visits that shrink a young slot's shape toward 1.
+    days
+        Whose hours and weekends the slots follow (`LocalDays`; UTC by default).
 
     Examples
     --------
@@ -83,6 +76,8 @@ class SeasonalSigniTrend:
 
     """
 
+    days = UTC_DAYS  # a class default, so checkpoints pickled before zones load as UTC
+
     def __init__(
         self,
         half_life: float = 288.0,
@@ -91,6 +86,7 @@ class SeasonalSigniTrend:
         floor_quantile: float = 0.1,
         warmup: int = 144,
         prior: float = 12.0,
+        days: LocalDays = UTC_DAYS,
     ) -> None:
         if noise_floor <= 0:
             raise ValueError(f"noise_floor={noise_floor} must be positive")
@@ -99,6 +95,7 @@ class SeasonalSigniTrend:
         self.noise_floor = noise_floor
         self.warmup = warmup
         self.prior = prior
+        self.days = days
         alpha = fading_factor(half_life)
         self._level = stats.EWMean(alpha)
         self._spread = stats.EWMean(alpha)  # EW mean of squared, shape-scaled deviations
@@ -118,7 +115,7 @@ class SeasonalSigniTrend:
 
     def shape(self, start: float) -> float:
         """This slot's usual count relative to the overall level (1.0 when unknown)."""
-        slot = slot_of(start)
+        slot = self.days.slot(start)
         level = self.level
         visits = self._visits[slot]
         if level <= 0 or visits == 0:
@@ -152,7 +149,7 @@ class SeasonalSigniTrend:
         deviation = (x - self.expected(start)) / shape if self.n else 0.0
         self._level.update(x)
         self._spread.update(deviation * deviation)
-        slot = slot_of(start)
+        slot = self.days.slot(start)
         self._slots[slot].update(x)
         self._visits[slot] += 1
         self._low.update(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from detectors.seasonal import slot_of
+from detectors.localdays import UTC_DAYS, LocalDays
 from detectors.signitrend import fading_factor
 
 Floats = NDArray[np.float64]
@@ -63,6 +63,8 @@ class TermSignificance:
 
     """
 
+    days = UTC_DAYS  # a class default, so checkpoints pickled before zones load as UTC
+
     def __init__(
         self,
         terms: int,
@@ -71,6 +73,7 @@ class TermSignificance:
         noise_floor: float | Floats = 1.5,
         warmup: int = 144,
         prior: float = 12.0,
+        days: LocalDays = UTC_DAYS,
     ) -> None:
         if np.any(np.asarray(noise_floor) <= 0):
             raise ValueError(f"noise_floor={noise_floor} must be positive")
@@ -78,6 +81,7 @@ class TermSignificance:
         self.noise_floor = noise_floor
         self.warmup = warmup
         self.prior = prior
+        self.days = days  # whose hours and weekends the slots follow
         self._alpha = fading_factor(half_life)
         self._slot_alpha = fading_factor(slot_half_life)
         self._level = np.zeros(terms)
@@ -101,7 +105,7 @@ class TermSignificance:
         cached = self._cache
         if cached is not None and cached[0] == start:
             return cached[1]
-        slot = slot_of(start)
+        slot = self.days.slot(start)
         visits = int(self._visits[slot])
         if visits == 0:
             shape = np.ones(self.terms)
@@ -140,7 +144,7 @@ class TermSignificance:
         return cap
 
     def learn_one(self, start: float, counts: Floats) -> None:
-        slot = slot_of(start)
+        slot = self.days.slot(start)
         if self.n == 0:
             self._level = counts.astype(np.float64)
         else:

@@ -214,7 +214,8 @@ class RespondParams(_Closed):
     timezone: str = Field(
         default="",
         description="IANA time zone of the team, e.g. Europe/London: alerts, briefs and the "
-        "backtest plot show local time beside UTC. Empty: UTC only.",
+        "backtest plot show local time beside UTC, and the baselines learn its local hours "
+        "and weekends. Empty: UTC only.",
     )
     link_url: str = Field(
         default="",

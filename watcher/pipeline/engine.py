@@ -83,7 +83,9 @@ class PlaybookRuntime:
 
     def __init__(self, playbook: Playbook, lateness: float) -> None:
         self.playbook = playbook
-        self.detector: Detector = CampaignDetector(playbook.detect, len(playbook.watch.terms))
+        terms = len(playbook.watch.terms)
+        zone = playbook.respond.timezone  # the team's local days shape the baseline
+        self.detector: Detector = CampaignDetector(playbook.detect, terms, zone)
         self.windows = Windows(playbook.detect.bucket_minutes * 60.0, lateness)
         self.history = History(self.detector.window)
         self.campaign: CampaignTally | None = None
@@ -325,12 +327,13 @@ class Engine:
     def replace_playbooks(self, playbooks: Sequence[Playbook]) -> dict[str, str]:
         """Swap in a new set of playbooks between posts; say what happened to each name.
 
-        A playbook whose `watch` and `detect` sections are unchanged keeps all its state
-        (baseline, open buckets, history, open campaign) and is "kept", or "unchanged" if
-        nothing at all changed; edits elsewhere (description, respond) show in its next
-        alert. A new playbook is "added" and one whose `watch` or `detect` changed is
-        "reset": each starts counting at the current watermark and learns a baseline for
-        its new terms over `warmup_hours`. Names no longer present are "removed".
+        A playbook whose `watch` and `detect` sections and time zone are unchanged keeps
+        all its state (baseline, open buckets, history, open campaign) and is "kept", or
+        "unchanged" if nothing at all changed; other edits (description, respond) show in
+        its next alert. A new playbook is "added" and one whose `watch`, `detect` or zone
+        changed is "reset" (a new zone moves every hour slot): each starts counting at the
+        current watermark and learns a baseline for its new terms over `warmup_hours`.
+        Names no longer present are "removed".
         """
         old = {runtime.playbook.name: runtime for runtime in self.runtimes}
         outcome: dict[str, str] = {}
@@ -341,6 +344,7 @@ class Engine:
                 runtime is not None
                 and runtime.playbook.watch == playbook.watch
                 and runtime.playbook.detect == playbook.detect
+                and runtime.playbook.respond.timezone == playbook.respond.timezone
             ):
                 outcome[playbook.name] = "unchanged" if runtime.playbook == playbook else "kept"
                 runtime.playbook = playbook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from detectors import CampaignDetector
 from tests.conftest import MINI_PLAYBOOK, T0, PostFactory
 from tests.watcher.pipeline.test_engine import background, crowd, lines
 from watcher.pipeline.engine import Engine
@@ -49,3 +50,15 @@ def test_removed_playbook_stops_matching(make_post: PostFactory) -> None:
     }
     engine.feed_lines(lines([make_post(T0, "toxic waste"), make_post(T0, "raw sewage")]))
     assert engine.stats.matched == {"waste": 0, "other": 1}
+
+
+def test_a_new_time_zone_resets_the_baseline_onto_local_days() -> None:
+    engine = Engine([parse_playbook(OTHER)])
+    before = engine.runtimes[0].detector
+    assert isinstance(before, CampaignDetector)
+    assert before.volume.days.zone == ""
+    zoned = parse_playbook(OTHER + "respond:\n  timezone: America/New_York\n")
+    assert engine.replace_playbooks([zoned]) == {"other": "reset"}
+    after = engine.runtimes[0].detector
+    assert isinstance(after, CampaignDetector)
+    assert after.volume.days.zone == "America/New_York"
