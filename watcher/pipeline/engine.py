@@ -58,7 +58,7 @@ class PlaybookRuntime:
     """One playbook's live state: open buckets, detector, history and open campaign."""
 
     #: What a checkpoint saves of a runtime; the playbook itself comes from configuration.
-    STATE = ("detector", "history", "windows", "campaign", "last", "novelty")
+    STATE = ("detector", "history", "windows", "campaign", "last", "novelty", "known_authors")
 
     def __init__(self, playbook: Playbook, lateness: float) -> None:
         self.playbook = playbook
