@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from watcher.commands import backtest, check, replay, run, schema, series, simulate
+from watcher.commands import backtest, check, cluster, replay, run, schema, series, simulate
 from watcher.errors import GroundswellError
 
 #: CPython's cyclic collector runs a young-generation pass every 700 container allocations
@@ -24,7 +24,7 @@ GC_THRESHOLDS = (50_000, 20, 20)
 EXIT_FAILED = 2
 
 #: Subcommands in the order `--help` lists them.
-COMMANDS = (run, replay, check, simulate, series, schema, backtest)
+COMMANDS = (run, replay, check, simulate, series, schema, backtest, cluster)
 
 
 def build_parser() -> argparse.ArgumentParser:

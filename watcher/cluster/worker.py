@@ -1,0 +1,263 @@
+"""`groundswell worker`: take shards as leases allow, run their engines, publish alerts.
+
+Two tasks: `_keep_leases` renews this worker's presence and shard leases every quarter TTL
+and takes or gives up shards toward a fair share (shards ÷ live workers, rounded up);
+`_read` follows the posts stream from the oldest held shard's position with one ordered
+consumer, decodes each batch once and feeds it to every held shard that has not applied it.
+The two take turns under one lock, so a shard never changes hands mid-batch.
+
+Order of effects for a batch: feed the engines, publish their alerts (each with its alert
+key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then, every
+`checkpoint_batches` batches, when the stream goes idle and at a flush, commit each shard's
+checkpoint. A crash anywhere re-runs from the last checkpoint and re-emits the same alerts.
+
+A worker that cannot renew a lease in time, whose lease is no longer fresh before it
+publishes, or whose checkpoint is fenced out, stops itself (exit status 3): another worker
+takes its shards from their last checkpoint. It never publishes on a stale lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NoKeysError
+
+from responders.alert import Alert, rfc3339
+from responders.codec import encode
+from watcher.cluster.batches import KIND, SOURCE, split_lines
+from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
+from watcher.cluster.layout import Layout, Stores
+from watcher.cluster.leases import Lease, LeaseLost
+from watcher.cluster.shards import ShardEngine, by_shard
+from watcher.pipeline.decode import decode_lines
+from watcher.pipeline.own import own_handles
+from watcher.playbooks.model import Playbook
+
+__all__ = ["EXIT_LOST", "Held", "Worker", "alert_id"]
+
+log = logging.getLogger("groundswell.cluster")
+
+EXIT_LOST = 3  # stopped itself: a lease or checkpoint was lost to another worker
+IDLE_SECONDS = 0.5  # no batch for this long: commit what is applied, check the consumer
+
+
+def alert_id(alert: Alert) -> str:
+    """The alerts stream's `Nats-Msg-Id`: the same alert re-detected gets the same id."""
+    s = alert.surge
+    return f"{s.campaign_id}|{s.kind}|{s.state}|{rfc3339(s.fired_at)}"
+
+
+@dataclass
+class Held:
+    """A shard this worker leases: its engine and its checkpoints."""
+
+    lease: Lease
+    engine: ShardEngine
+    checkpoints: ShardCheckpoints
+    committed: int = 0  # the sequence of the last committed checkpoint
+
+
+@dataclass
+class Worker:
+    nc: Client
+    js: JetStreamContext
+    layout: Layout
+    stores: Stores
+    playbooks: Sequence[Playbook]
+    owner: str
+    shards: int = 8
+    checkpoint_batches: int = 200
+    held: dict[int, Held] = field(default_factory=dict)
+    published: int = 0  # alerts the server stored (not duplicates)
+
+    def __post_init__(self) -> None:
+        self._by_shard = by_shard(self.playbooks, self.shards)
+        self._own = own_handles(self.playbooks)
+        self._lock = asyncio.Lock()
+        self._presence = Lease(
+            self.stores.leases, f"worker.{self.owner}", self.owner, self.layout.lease_ttl
+        )
+        self._rewind = asyncio.Event()
+        self._position = 0  # the last stream sequence the reader handed out
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Work until `stop` is set (0: shards checkpointed and released) or a lease is
+        lost (`EXIT_LOST`)."""
+        if not await self._presence.acquire():
+            raise LeaseLost(f"worker id {self.owner} is in use")
+        lost: list[BaseException] = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                leases = group.create_task(self._keep_leases(stop))
+                reader = group.create_task(self._read(stop))
+                await stop.wait()
+                leases.cancel()
+                reader.cancel()
+        except* LeaseLost as group_error:
+            lost.extend(group_error.exceptions)
+        if lost:
+            log.error("stopping: %s", lost[0])
+            return EXIT_LOST
+        async with self._lock:
+            for shard in list(self.held):
+                await self._release(shard)
+        await self._presence.release()
+        return 0
+
+    # -- ownership -------------------------------------------------------------------------
+    async def _keep_leases(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self._renew_all()
+            async with self._lock:
+                await self._rebalance()
+            await asyncio.sleep(self.layout.lease_ttl / 4)
+
+    async def _renew_all(self) -> None:
+        for lease in [self._presence, *(h.lease for h in self.held.values())]:
+            try:
+                await lease.renew()
+            except (NatsError, TimeoutError) as exc:  # the broker is away: retry while fresh
+                if not lease.fresh():
+                    raise LeaseLost(f"{lease.key}: cannot renew in time ({exc!r})") from None
+
+    async def _fair_share(self) -> int:
+        try:
+            workers = len([k for k in await self.stores.leases.keys() if k.startswith("worker.")])
+        except NoKeysError:
+            workers = 1
+        return math.ceil(self.shards / max(workers, 1))
+
+    async def _rebalance(self) -> None:
+        fair = await self._fair_share()
+        while len(self.held) > fair:
+            await self._release(max(self.held))
+        # start the search at a per-worker offset, so workers do not race for shard 0
+        offset = int(self.owner.encode().hex(), 16) % self.shards
+        for step in range(self.shards):
+            if len(self.held) >= fair:
+                break
+            shard = (offset + step) % self.shards
+            if shard not in self.held:
+                await self._take(shard)
+
+    async def _take(self, shard: int) -> None:
+        lease = Lease(self.stores.leases, f"shard.{shard}", self.owner, self.layout.lease_ttl)
+        if not await lease.acquire():
+            return
+        assert lease.epoch is not None
+        checkpoints = ShardCheckpoints(self.stores, shard, self.owner, lease.epoch)
+        pointer = await checkpoints.claim()  # fences out every earlier owner first
+        engine = ShardEngine(shard, self._by_shard[shard], self.playbooks)
+        state = await checkpoints.load()
+        if state is not None:
+            engine.seq = decode_state(engine.engine, state)
+        log.info("took shard %d at sequence %d (epoch %d)", shard, engine.seq, lease.epoch)
+        self.held[shard] = Held(lease, engine, checkpoints, committed=pointer.seq)
+        if engine.seq < self._position:
+            self._rewind.set()  # it must catch up: re-read from its position
+
+    async def _release(self, shard: int) -> None:
+        held = self.held.pop(shard)
+        if held.lease.fresh():
+            await self._commit(held)
+        await held.lease.release()
+        log.info("gave up shard %d at sequence %d", shard, held.engine.seq)
+
+    async def _commit(self, held: Held) -> None:
+        if held.engine.seq == held.committed:
+            return
+        if not held.lease.fresh():
+            raise LeaseLost(f"shard {held.engine.shard}: lease not fresh; not committing")
+        seq = held.engine.seq
+        await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
+        held.committed = seq
+
+    # -- the stream ------------------------------------------------------------------------
+    async def _read(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.held:
+                await asyncio.sleep(IDLE_SECONDS)
+                continue
+            self._rewind.clear()
+            start = min(h.engine.seq for h in self.held.values()) + 1
+            sub = await self.js.subscribe(
+                self.layout.posts_subject,
+                stream=self.layout.posts_stream,
+                ordered_consumer=True,
+                config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                ),
+            )
+            self._position = start - 1
+            try:
+                await self._follow(sub, stop)
+            finally:
+                with contextlib.suppress(NatsError):
+                    await sub.unsubscribe()
+
+    async def _follow(self, sub: JetStreamContext.PushSubscription, stop: asyncio.Event) -> None:
+        while not stop.is_set() and not self._rewind.is_set():
+            try:
+                msg = await sub.next_msg(timeout=IDLE_SECONDS)
+            except (TimeoutError, NatsError):
+                async with self._lock:
+                    for held in list(self.held.values()):
+                        await self._commit(held)
+                if await self._stalled():
+                    return  # the consumer is gone (a server restart): subscribe again
+                continue
+            async with self._lock:
+                await self._apply(msg)
+
+    async def _stalled(self) -> bool:
+        try:
+            info = await self.js.stream_info(self.layout.posts_stream)
+        except (NatsError, TimeoutError):
+            return False
+        return info.state.last_seq > self._position
+
+    async def _apply(self, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        self._position = seq
+        targets = [h for h in self.held.values() if h.engine.seq < seq]
+        if not targets:
+            return
+        headers = msg.headers or {}
+        alerts: list[Alert] = []
+        if headers.get(KIND, "posts") == "flush":
+            for held in targets:
+                alerts.extend(held.engine.flush(seq))
+        else:
+            busy = [h for h in targets if not h.engine.idle]
+            batch = decode_lines(
+                split_lines(msg.data) if busy else [], source=headers.get(SOURCE, ""), own=self._own
+            )
+            for held in targets:
+                alerts.extend(held.engine.feed(seq, batch))
+        for held in targets:
+            if not held.lease.fresh():  # frozen past the TTL: publish nothing, stop
+                raise LeaseLost(f"shard {held.engine.shard}: lease not fresh before publishing")
+        await self._publish(alerts)
+        for held in targets:
+            if headers.get(KIND) == "flush" or seq - held.committed >= self.checkpoint_batches:
+                await self._commit(held)
+
+    async def _publish(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            ack = await self.js.publish(
+                self.layout.alerts_subject,
+                encode(alert),
+                stream=self.layout.alerts_stream,
+                headers={"Nats-Msg-Id": alert_id(alert)},
+            )
+            self.published += not ack.duplicate
