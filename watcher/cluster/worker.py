@@ -78,6 +78,7 @@ class Worker:
     shards: int = 8
     checkpoint_batches: int = 200
     held: dict[int, Held] = field(default_factory=dict)
+    emitted: int = 0  # alerts published, re-emissions included
     published: int = 0  # alerts the server stored (not duplicates)
 
     def __post_init__(self) -> None:
@@ -260,4 +261,5 @@ class Worker:
                 stream=self.layout.alerts_stream,
                 headers={"Nats-Msg-Id": alert_id(alert)},
             )
+            self.emitted += 1
             self.published += not ack.duplicate
