@@ -1,19 +1,22 @@
 """`groundswell worker`: take shards as leases allow, run their engines, publish alerts.
 
-Two tasks: `_keep_leases` renews this worker's presence and shard leases every quarter TTL
-and takes or gives up shards toward a fair share (shards ÷ live workers, rounded up);
-`_read` follows the posts stream from the oldest held shard's position with one ordered
-consumer, decodes each batch once and feeds it to every held shard that has not applied it.
-The two take turns under one lock, so a shard never changes hands mid-batch.
+Three tasks: `_keep_leases` renews this worker's presence and shard leases every quarter
+TTL, on its own so that nothing slow delays it; `_keep_balance` takes or gives up shards
+toward a fair share (shards ÷ live workers, rounded up); `_read` follows the posts stream
+from the oldest held shard's position with one ordered consumer, decodes each batch once
+and feeds it to every held shard that has not applied it. Balancing and reading take turns
+under one lock, so a shard never changes hands mid-batch.
 
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
 key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then, every
 `checkpoint_batches` batches, when the stream goes idle and at a flush, commit each shard's
 checkpoint. A crash anywhere re-runs from the last checkpoint and re-emits the same alerts.
 
-A worker that cannot renew a lease in time, whose lease is no longer fresh before it
-publishes, or whose checkpoint is fenced out, stops itself (exit status 3): another worker
-takes its shards from their last checkpoint. It never publishes on a stale lease.
+A worker that cannot renew a lease in time, or whose checkpoint is fenced out, stops itself
+(exit status 3): another worker takes its shards from their last checkpoint. It never
+publishes or commits on a lease that may have lapsed: if its own clock says the lease is no
+longer certainly fresh (it was frozen, or too busy), it renews first, and a failed renewal
+stops it before the effect.
 """
 
 from __future__ import annotations
@@ -96,14 +99,18 @@ class Worker:
         lost (`EXIT_LOST`)."""
         if not await self._presence.acquire():
             raise LeaseLost(f"worker id {self.owner} is in use")
+        log.info("%s: %d playbooks in %d shards", self.owner, len(self.playbooks), self.shards)
         lost: list[BaseException] = []
         try:
             async with asyncio.TaskGroup() as group:
-                leases = group.create_task(self._keep_leases(stop))
-                reader = group.create_task(self._read(stop))
+                tasks = [
+                    group.create_task(self._keep_leases(stop)),
+                    group.create_task(self._keep_balance(stop)),
+                    group.create_task(self._read(stop)),
+                ]
                 await stop.wait()
-                leases.cancel()
-                reader.cancel()
+                for task in tasks:
+                    task.cancel()
         except* LeaseLost as group_error:
             lost.extend(group_error.exceptions)
         if lost:
@@ -117,29 +124,44 @@ class Worker:
 
     # -- ownership -------------------------------------------------------------------------
     async def _keep_leases(self, stop: asyncio.Event) -> None:
+        """Renew on a fixed beat, in a task of its own: nothing slow may delay it."""
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            started = loop.time()
             await self._renew_all()
+            await asyncio.sleep(max(0.0, self.layout.lease_ttl / 4 - (loop.time() - started)))
+
+    async def _keep_balance(self, stop: asyncio.Event) -> None:
+        """Take or give up shards toward a fair share; listing the workers can be slow."""
+        while not stop.is_set():
+            fair = await self._fair_share()
             async with self._lock:
-                await self._rebalance()
+                await self._rebalance(fair)
             await asyncio.sleep(self.layout.lease_ttl / 4)
 
     async def _renew_all(self) -> None:
-        for lease in [self._presence, *(h.lease for h in self.held.values())]:
-            try:
-                await lease.renew()
-            except (NatsError, TimeoutError) as exc:  # the broker is away: retry while fresh
-                if not lease.fresh():
-                    raise LeaseLost(f"{lease.key}: cannot renew in time ({exc!r})") from None
+        """Renew every lease at once (one round trip, not one per shard)."""
+        leases = [self._presence, *(h.lease for h in self.held.values())]
+        results = await asyncio.gather(*(lease.renew() for lease in leases), return_exceptions=True)
+        for lease, result in zip(leases, results, strict=True):
+            if isinstance(result, LeaseLost):
+                raise result
+            if isinstance(result, NatsError | TimeoutError) and not lease.fresh():
+                raise LeaseLost(f"{lease.key}: cannot renew in time ({result!r})")
+            if isinstance(result, BaseException) and not isinstance(
+                result, NatsError | TimeoutError
+            ):
+                raise result
 
     async def _fair_share(self) -> int:
         try:
-            workers = len([k for k in await self.stores.leases.keys() if k.startswith("worker.")])
+            # a set: a key renewed while the listing runs can be listed twice
+            workers = len({k for k in await self.stores.leases.keys() if k.startswith("worker.")})
         except NoKeysError:
             workers = 1
         return math.ceil(self.shards / max(workers, 1))
 
-    async def _rebalance(self) -> None:
-        fair = await self._fair_share()
+    async def _rebalance(self, fair: int) -> None:
         while len(self.held) > fair:
             await self._release(max(self.held))
         # start the search at a per-worker offset, so workers do not race for shard 0
@@ -162,6 +184,7 @@ class Worker:
         state = await checkpoints.load()
         if state is not None:
             engine.seq = decode_state(engine.engine, state)
+        await lease.renew()  # loading took time: trust the lease from now, not from before
         log.info("took shard %d at sequence %d (epoch %d)", shard, engine.seq, lease.epoch)
         self.held[shard] = Held(lease, engine, checkpoints, committed=pointer.seq)
         if engine.seq < self._position:
@@ -177,11 +200,18 @@ class Worker:
     async def _commit(self, held: Held) -> None:
         if held.engine.seq == held.committed:
             return
-        if not held.lease.fresh():
-            raise LeaseLost(f"shard {held.engine.shard}: lease not fresh; not committing")
+        await self._ensure_fresh(held.lease)
         seq = held.engine.seq
         await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
         held.committed = seq
+
+    @staticmethod
+    async def _ensure_fresh(lease: Lease) -> None:
+        """Before an effect: a lease that may have lapsed by our clock (we were frozen, or
+        too busy to renew) is renewed first. A successful compare-and-set proves nobody
+        took it meanwhile; a failed one raises `LeaseLost` and nothing is published."""
+        if not lease.fresh():
+            await lease.renew()
 
     # -- the stream ------------------------------------------------------------------------
     async def _read(self, stop: asyncio.Event) -> None:
@@ -219,6 +249,7 @@ class Worker:
                 continue
             async with self._lock:
                 await self._apply(msg)
+            await asyncio.sleep(0)  # a backlog must not starve the lease renewals
 
     async def _stalled(self) -> bool:
         try:
@@ -245,9 +276,9 @@ class Worker:
             )
             for held in targets:
                 alerts.extend(held.engine.feed(seq, batch))
-        for held in targets:
-            if not held.lease.fresh():  # frozen past the TTL: publish nothing, stop
-                raise LeaseLost(f"shard {held.engine.shard}: lease not fresh before publishing")
+        if alerts:
+            for held in targets:
+                await self._ensure_fresh(held.lease)
         await self._publish(alerts)
         for held in targets:
             if headers.get(KIND) == "flush" or seq - held.committed >= self.checkpoint_batches:

@@ -95,7 +95,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             shards=args.shards,
             checkpoint_batches=args.checkpoint_batches,
         )
-        return await worker.run(_stop_event())
+        code = await worker.run(_stop_event())
+        print(
+            f"worker: {worker.emitted} alerts emitted, {worker.published} stored "
+            f"({worker.emitted - worker.published} duplicate), exit {code}",
+            file=sys.stderr,
+        )
+        return code
 
     return asyncio.run(_with_cluster(args, "worker", work))
 
