@@ -17,6 +17,4 @@ def spawn_worker(
     args = [sys.executable, "-m", "watcher", "worker", "--nats", url, "--cluster-name", cluster]
     args += ["--playbooks", str(playbooks), "--lease-ttl", str(ttl), "--checkpoint-batches", "5"]
     with log.open("ab") as stderr:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            args, env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO
-        )
+        return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO)
