@@ -54,7 +54,7 @@ def groundswell(*args: str) -> list[str]:
 def single(posts: Path, playbooks: Path, out: Path) -> tuple[float, float]:
     """Wall seconds and CPU seconds of `groundswell replay`."""
     cpu, started = children_cpu(), time.perf_counter()
-    subprocess.run(  # noqa: PLW1510
+    subprocess.run(
         groundswell("replay", str(posts), "--playbooks", str(playbooks), "-q", "--alerts-out",
                     str(out)),
         env=ENV, check=True, stderr=subprocess.DEVNULL,
@@ -90,10 +90,11 @@ def cluster(
     assert server.process is not None
     broker, cpu, started = process_cpu(server.process.pid), children_cpu(), time.perf_counter()
     procs = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             groundswell("worker", *common, "--playbooks", str(playbooks), "--shards", str(SHARDS)),
-            env=ENV, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=ENV,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(workers)
     ]
     asyncio.run(caught_up(server.url, Layout(name=name)))

@@ -34,6 +34,9 @@ __all__ = ["AlertsFile", "Deliverer"]
 log = logging.getLogger("groundswell.cluster")
 
 FETCH = 256
+#: An alert fetched but not acked (the broker restarted, or this process died) comes again
+#: after this long; between fetch and ack there is only a file append and one SQLite commit.
+ACK_WAIT = 5.0
 
 
 class AlertsFile:
@@ -97,28 +100,34 @@ class Deliverer:
                 durable_name=name,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=60.0,
+                ack_wait=ACK_WAIT,
             ),
         )
         try:
             while not stop.is_set():
-                if self.lease.due():
-                    await self.lease.renew()
                 try:
-                    msgs = await sub.fetch(FETCH, timeout=0.5)
-                except (TimeoutError, NatsError):
+                    await self._step(sub)
+                except (TimeoutError, NatsError) as exc:  # the broker is away; unacked
+                    # alerts come again, and adding them again adds nothing
+                    if not self.lease.fresh():
+                        raise LeaseLost(f"deliver: cannot renew in time ({exc!r})") from None
                     continue
-                alerts = [decode(m.data) for m in msgs]
-                if not self.lease.fresh():
-                    raise LeaseLost("deliver: lease not fresh; another process delivers")
-                if self.alerts_out is not None:
-                    self.alerts_out.write(alerts)
-                if self.dispatcher is not None:
-                    self.dispatcher.enqueue_all(alerts)
-                for msg in msgs:
-                    await msg.ack_sync()
-                self.delivered += len(alerts)
                 if self.dispatcher is not None:
                     await self.dispatcher.drain()
         finally:
             await self.lease.release()
+
+    async def _step(self, sub: JetStreamContext.PullSubscription) -> None:
+        if self.lease.due():
+            await self.lease.renew()
+        msgs = await sub.fetch(FETCH, timeout=0.5)
+        alerts = [decode(m.data) for m in msgs]
+        if not self.lease.fresh():
+            raise LeaseLost("deliver: lease not fresh; another process delivers")
+        if self.alerts_out is not None:
+            self.alerts_out.write(alerts)
+        if self.dispatcher is not None:
+            self.dispatcher.enqueue_all(alerts)
+        for msg in msgs:
+            await msg.ack_sync()
+        self.delivered += len(alerts)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from watcher.errors import GroundswellError
+
 __all__ = ["SAFETY", "Lease", "LeaseLost"]
 
 #: The share of the TTL an owner trusts its lease for after a renewal was sent: the rest is
@@ -28,8 +30,10 @@ __all__ = ["SAFETY", "Lease", "LeaseLost"]
 SAFETY = 0.75
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(GroundswellError, RuntimeError):
     """The lease expired or another process holds it: stop working on what it covers."""
+
+    what = "lease"
 
 
 class Lease:

@@ -52,6 +52,7 @@ log = logging.getLogger("groundswell.cluster")
 
 EXIT_LOST = 3  # stopped itself: a lease or checkpoint was lost to another worker
 IDLE_SECONDS = 0.5  # no batch for this long: commit what is applied, check the consumer
+RETRY_SECONDS = 0.25  # between attempts while the broker is away
 
 
 def alert_id(alert: Alert) -> str:
@@ -134,15 +135,21 @@ class Worker:
     async def _keep_balance(self, stop: asyncio.Event) -> None:
         """Take or give up shards toward a fair share; listing the workers can be slow."""
         while not stop.is_set():
-            fair = await self._fair_share()
-            async with self._lock:
-                await self._rebalance(fair)
+            try:
+                fair = await self._fair_share()
+                async with self._lock:
+                    await self._rebalance(fair)
+            except (NatsError, TimeoutError) as exc:  # the broker is away: balance later
+                log.warning("cannot balance shards now (%r)", exc)
             await asyncio.sleep(self.layout.lease_ttl / 4)
 
     async def _renew_all(self) -> None:
         """Renew every lease at once (one round trip, not one per shard)."""
         leases = [self._presence, *(h.lease for h in self.held.values())]
-        results = await asyncio.gather(*(lease.renew() for lease in leases), return_exceptions=True)
+        beat = self.layout.lease_ttl / 4  # a renewal that takes longer is given up and retried
+        results = await asyncio.gather(
+            *(asyncio.wait_for(lease.renew(), beat) for lease in leases), return_exceptions=True
+        )
         for lease, result in zip(leases, results, strict=True):
             if isinstance(result, LeaseLost):
                 raise result
@@ -202,7 +209,11 @@ class Worker:
             return
         await self._ensure_fresh(held.lease)
         seq = held.engine.seq
-        await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
+        try:
+            await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
+        except (NatsError, TimeoutError) as exc:  # the broker is away: commit later
+            log.warning("shard %d: checkpoint at %d not written (%r)", held.engine.shard, seq, exc)
+            return
         held.committed = seq
 
     @staticmethod
@@ -210,8 +221,11 @@ class Worker:
         """Before an effect: a lease that may have lapsed by our clock (we were frozen, or
         too busy to renew) is renewed first. A successful compare-and-set proves nobody
         took it meanwhile; a failed one raises `LeaseLost` and nothing is published."""
-        if not lease.fresh():
-            await lease.renew()
+        while not lease.fresh():
+            try:
+                await lease.renew()
+            except (NatsError, TimeoutError):  # the leases task stops us once it is too late
+                await asyncio.sleep(RETRY_SECONDS)
 
     # -- the stream ------------------------------------------------------------------------
     async def _read(self, stop: asyncio.Event) -> None:
@@ -221,14 +235,19 @@ class Worker:
                 continue
             self._rewind.clear()
             start = min(h.engine.seq for h in self.held.values()) + 1
-            sub = await self.js.subscribe(
-                self.layout.posts_subject,
-                stream=self.layout.posts_stream,
-                ordered_consumer=True,
-                config=ConsumerConfig(
-                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
-                ),
-            )
+            try:
+                sub = await self.js.subscribe(
+                    self.layout.posts_subject,
+                    stream=self.layout.posts_stream,
+                    ordered_consumer=True,
+                    config=ConsumerConfig(
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                    ),
+                )
+            except (NatsError, TimeoutError) as exc:  # the broker is away: try again
+                log.warning("cannot follow the posts stream yet (%r)", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             self._position = start - 1
             try:
                 await self._follow(sub, stop)
@@ -285,12 +304,22 @@ class Worker:
                 await self._commit(held)
 
     async def _publish(self, alerts: Sequence[Alert]) -> None:
+        """Publish each alert until the server acks it. The engines have moved past these
+        posts, so giving up would lose the alerts: a broker that stays away past the lease
+        TTL makes the leases task stop the worker instead, and the next owner re-detects
+        them from the last checkpoint (taken after an earlier publish, never before)."""
         for alert in alerts:
-            ack = await self.js.publish(
-                self.layout.alerts_subject,
-                encode(alert),
-                stream=self.layout.alerts_stream,
-                headers={"Nats-Msg-Id": alert_id(alert)},
-            )
+            while True:
+                try:
+                    ack = await self.js.publish(
+                        self.layout.alerts_subject,
+                        encode(alert),
+                        stream=self.layout.alerts_stream,
+                        headers={"Nats-Msg-Id": alert_id(alert)},
+                    )
+                    break
+                except (NatsError, TimeoutError) as exc:  # a retry has the same id
+                    log.warning("alert %s not acked yet (%r); retrying", alert_id(alert), exc)
+                    await asyncio.sleep(RETRY_SECONDS)
             self.emitted += 1
             self.published += not ack.duplicate
