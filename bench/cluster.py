@@ -125,25 +125,31 @@ def main() -> None:
                 data = work / f"posts-{count}.ndjson"
                 write_posts(data, args.posts, groups, span_s=args.span_hours * 3600)
                 wall, cpu = single(data, folder, work / "replay.ndjson")
+                base = cpu / args.posts * 1e6
                 row = {"single_posts_per_s": round(args.posts / wall),
-                       "single_cpu_us_per_post": round(cpu / args.posts * 1e6, 2)}  # fmt: skip
-                print(f"{count:5d} playbooks  single process: {args.posts / wall:>9,.0f} posts/s, "
-                      f"{cpu / args.posts * 1e6:6.2f} CPU-µs/post")  # fmt: skip
+                       "single_cpu_us_per_post": round(base, 2)}  # fmt: skip
+                print(f"{count:5d} playbooks, single process: {args.posts / wall:>9,.0f} "
+                      f"posts/s, {base:6.2f} CPU-µs/post")  # fmt: skip
                 for workers in (1, 2):
                     name = f"bench{count}w{workers}"
                     ingest, wall, cpu, broker = cluster(server, name, data, folder, workers)
+                    us, broker_us = cpu / args.posts * 1e6, broker / args.posts * 1e6
                     row[f"w{workers}_posts_per_s"] = round(args.posts / wall)
-                    row[f"w{workers}_cpu_us_per_post"] = round(cpu / args.posts * 1e6, 2)
-                    row[f"w{workers}_broker_cpu_us_per_post"] = round(broker / args.posts * 1e6, 2)
-                    row["ingest_posts_per_s"] = round(args.posts / ingest)
-                    print(f"{count:5d} playbooks  {workers} worker{'s' if workers > 1 else ' '}     : "
-                          f"{args.posts / wall:>9,.0f} posts/s, {cpu / args.posts * 1e6:6.2f} "
-                          f"CPU-µs/post (×{cpu / row['single_cpu_us_per_post'] / args.posts * 1e6:.2f}"
-                          f" of single), broker {broker / args.posts * 1e6:.2f} CPU-µs/post; "
+                    row[f"w{workers}_cpu_us_per_post"] = round(us, 2)
+                    row[f"w{workers}_broker_cpu_us_per_post"] = round(broker_us, 2)
+                    row[f"w{workers}_ingest_posts_per_s"] = round(args.posts / ingest)
+                    print(f"{count:5d} playbooks, {workers} worker(s)    : "
+                          f"{args.posts / wall:>9,.0f} posts/s, {us:6.2f} CPU-µs/post "
+                          f"(×{us / base:.2f} of single), broker {broker_us:.2f} CPU-µs/post; "
                           f"ingest {args.posts / ingest:,.0f} posts/s")  # fmt: skip
+                row["bytes_per_post"] = round(data.stat().st_size / args.posts, 1)
                 rows[str(count)] = row
         finally:
             server.stop()
+    per_post = rows["1000"]["bytes_per_post"]
+    for workers in (1, 2, 4, 8):  # every worker reads the whole stream
+        print(f"model: {workers} workers at 150,000 posts/s read "
+              f"{workers * 150_000 * per_post / 1e6:,.0f} MB/s from the broker")  # fmt: skip
     record("cluster", {"posts": args.posts, "shards": SHARDS, "terms": args.terms, **rows})
 
 

@@ -8,16 +8,20 @@ every alert: a condition, not a sleep, so nothing here depends on the machine's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from aiohttp import web
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError
 
+from responders.alert import Alert
+from tests.responders.fake_slack import TOKEN, FakeSlack
 from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.deliver import AlertsFile, Deliverer
 from watcher.cluster.ingest import Published, publish_file
@@ -159,3 +163,42 @@ def by_playbook(lines: Sequence[bytes]) -> dict[str, list[bytes]]:
 
 def lines_of(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True)
+
+
+@contextlib.asynccontextmanager
+async def fake_slack() -> AsyncIterator[tuple[FakeSlack, str]]:
+    """The tests' stand-in for Slack's Web API, on a free port."""
+    fake = FakeSlack()
+    runner = web.AppRunner(fake.app(), shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
+    finally:
+        fake.release.set()
+        await runner.cleanup()
+
+
+async def slack_of_one_delivery(
+    alerts: Sequence[Alert], playbooks: Sequence[Playbook], folder: Path
+) -> list[tuple[str, str, str]]:
+    """What Slack receives when `alerts` are delivered once, by one process: the oracle."""
+    async with fake_slack() as (fake, url):
+        config = DeliveryConfig(
+            outbox=folder / "oracle.sqlite3", slack_token=TOKEN, slack_api_url=url
+        )
+        stack = build_delivery(playbooks, config, retry_first=0.01)
+        stack.dispatcher.enqueue_all(alerts)
+        await stack.dispatcher.drain()
+        await stack.aclose()
+        return slack_traffic(fake)
+
+
+def slack_traffic(fake: FakeSlack) -> list[tuple[str, str, str]]:
+    """Every successful Slack call as (method, channel, text), in a comparable order."""
+    return sorted(
+        (c.method, str(c.body.get("channel", "")), str(c.body.get("text", "")))
+        for c in fake.calls
+        if c.body.get("_answered") == "ok" and c.method.startswith("chat.")
+    )

@@ -12,11 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.watcher.cluster.harness import ingest, lines_of, settle, start_deliver, stores_for
+from tests.responders.fake_slack import TOKEN
+from tests.watcher.cluster.harness import (
+    fake_slack,
+    ingest,
+    lines_of,
+    settle,
+    slack_of_one_delivery,
+    slack_traffic,
+    start_deliver,
+    stores_for,
+)
 from tests.watcher.cluster.natsd import NatsServer
 from tests.watcher.cluster.processes import spawn_worker
 from watcher.cluster.layout import Layout
 from watcher.cluster.worker import EXIT_LOST
+from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import check_playbooks
 
 TTL = 3.0
@@ -39,7 +50,7 @@ async def wait_exit(process: subprocess.Popen[bytes]) -> int:
 
 
 @pytest.mark.slow
-async def test_workers_killed_at_several_points_give_the_same_alerts(
+async def test_workers_killed_at_several_points_give_the_same_alerts_and_slack_messages(
     nats_server: NatsServer,
     cluster_name: str,
     posts_file: Path,
@@ -52,7 +63,11 @@ async def test_workers_killed_at_several_points_give_the_same_alerts(
     url = nats_server.url
     nc, stores = await stores_for(url, layout)
     js = nc.jetstream()
-    delivering = await start_deliver(url, layout, playbooks, tmp_path)
+    slack = fake_slack()
+    fake, slack_url = await slack.__aenter__()
+    delivering = await start_deliver(
+        url, layout, playbooks, tmp_path, slack_token=TOKEN, slack_api_url=slack_url
+    )
     log = tmp_path / "workers.log"
     workers = [spawn_worker(url, cluster_name, playbooks_dir, log, TTL) for _ in range(2)]
 
@@ -85,10 +100,17 @@ async def test_workers_killed_at_several_points_give_the_same_alerts(
         codes = [await wait_exit(w) for w in workers]
         await delivering.halt()
         await nc.close()
+        await slack.__aexit__(None, None, None)
     assert codes[:3] == [-signal.SIGKILL] * 3
     assert set(codes[3:]) <= {0, -signal.SIGTERM}  # the last may still be starting up
     assert sorted(lines_of(tmp_path / "alerts.ndjson")) == sorted(replayed)
     assert len(lines_of(tmp_path / "alerts.ndjson")) == len(replayed)  # each once
+    engine = Engine(playbooks)  # the same alerts, delivered once by one process
+    engine.feed_lines(lines_of(posts_file), source="replay")
+    engine.flush()
+    oracle = await slack_of_one_delivery(engine.drain_alerts(), playbooks, tmp_path)
+    assert oracle  # Slack really was sent something
+    assert slack_traffic(fake) == oracle  # each message once, through three kill -9s
 
 
 @pytest.mark.slow

@@ -43,7 +43,7 @@ async def test_a_broker_restart_mid_run_loses_nothing(
         nc, _ = await stores_for(url, layout)
         js = nc.jetstream()
         async with asyncio.timeout(60):
-            while (await js.stream_info(layout.alerts_stream)).state.messages < 2:
+            while (await js.stream_info(layout.alerts_stream)).state.messages < 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         await nc.close()
         server.stop()  # mid-run: some alerts out, more to come
@@ -72,7 +72,7 @@ async def test_a_worker_cut_off_stops_within_its_lease_and_another_takes_over(
     delivering = await start_deliver(nats_server.url, layout, playbooks, tmp_path)
     cut_off = await start_worker(proxy.url, layout, playbooks, "cut-off")
     async with asyncio.timeout(30):
-        while len(cut_off.worker.held) < 8:
+        while len(cut_off.worker.held) < 8:  # noqa: ASYNC110 (no event to wait on)
             await asyncio.sleep(0.05)
     await proxy.cut()
     loop = asyncio.get_running_loop()
