@@ -6,7 +6,8 @@
 (shard and presence leases in KV, renewed by compare-and-set), `checkpoints` (engine state
 in the Object Store behind a fenced pointer), `shards` (playbook → shard, one engine per
 leased shard), `worker` (takes shards as leases allow and publishes their alerts),
-`deliver` (the alerts stream into the outbox and `--alerts-out`).
+`deliver` (the alerts stream into the outbox and `--alerts-out`), `metrics` (a worker's
+leases, shard lag and checkpoint age for Prometheus).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "ingest",
     "layout",
     "leases",
+    "metrics",
     "shards",
     "worker",
 ]

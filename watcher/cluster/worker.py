@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -69,6 +70,7 @@ class Held:
     engine: ShardEngine
     checkpoints: ShardCheckpoints
     committed: int = 0  # the sequence of the last committed checkpoint
+    committed_at: float = field(default_factory=time.monotonic)  # when (or when taken)
 
 
 @dataclass
@@ -85,6 +87,11 @@ class Worker:
     emitted: int = 0  # alerts published, re-emissions included
     published: int = 0  # alerts the server stored (not duplicates)
 
+    @property
+    def stream_last(self) -> int:
+        """The posts stream's last sequence, as of the last batch read."""
+        return self._position + self._pending
+
     def __post_init__(self) -> None:
         self._by_shard = by_shard(self.playbooks, self.shards)
         self._own = own_handles(self.playbooks)
@@ -94,6 +101,7 @@ class Worker:
         )
         self._rewind = asyncio.Event()
         self._position = 0  # the last stream sequence the reader handed out
+        self._pending = 0  # batches after it, as the server said with that batch
 
     async def run(self, stop: asyncio.Event) -> int:
         """Work until `stop` is set (0: shards checkpointed and released) or a lease is
@@ -215,6 +223,7 @@ class Worker:
             log.warning("shard %d: checkpoint at %d not written (%r)", held.engine.shard, seq, exc)
             return
         held.committed = seq
+        held.committed_at = time.monotonic()
 
     @staticmethod
     async def _ensure_fresh(lease: Lease) -> None:
@@ -279,7 +288,7 @@ class Worker:
 
     async def _apply(self, msg: Msg) -> None:
         seq = msg.metadata.sequence.stream
-        self._position = seq
+        self._position, self._pending = seq, msg.metadata.num_pending or 0
         targets = [h for h in self.held.values() if h.engine.seq < seq]
         if not targets:
             return

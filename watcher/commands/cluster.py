@@ -95,6 +95,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             shards=args.shards,
             checkpoint_batches=args.checkpoint_batches,
         )
+        if args.metrics_port:
+            from watcher.cluster.metrics import serve_metrics
+
+            serve_metrics(worker, args.metrics_port, args.metrics_host)
         code = await worker.run(_stop_event())
         print(
             f"worker: {worker.emitted} alerts emitted, {worker.published} stored "
@@ -190,6 +194,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="commit a shard's checkpoint every N batches, when idle and at a flush (200)",
     )
     worker.add_argument("--strict", action="store_true", help="refuse playbooks with warnings")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve Prometheus metrics (leases held, shard lag, checkpoint age) here (off)",
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="(127.0.0.1)")
     worker.set_defaults(func=cmd_worker)
 
     deliver = sub.add_parser("deliver", help="move the cluster's alerts into the outbox")
