@@ -182,15 +182,19 @@ async def connect(url: str, name: str) -> Client:
     """A connection that keeps reconnecting (leases, not the connection, decide who works);
     a broker that cannot be reached at start is one `LayoutError` line."""
     try:
-        return await nats.connect(
+        # nats-py applies max_reconnect_attempts to the first connection too, so -1 would
+        # retry a wrong URL forever: a few tries at start, then never give up (below)
+        nc = await nats.connect(
             url,
             name=name,
             connect_timeout=2,
             allow_reconnect=True,
-            max_reconnect_attempts=-1,
+            max_reconnect_attempts=3,
             reconnect_time_wait=0.25,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         raise LayoutError(
-            f"--nats {url}: cannot connect ({exc!r}); is nats-server running?"
+            f"--nats {url}: cannot connect ({type(exc).__name__}); is nats-server running?"
         ) from None
+    nc.options["max_reconnect_attempts"] = -1
+    return nc

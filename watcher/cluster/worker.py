@@ -102,6 +102,7 @@ class Worker:
         self._rewind = asyncio.Event()
         self._position = 0  # the last stream sequence the reader handed out
         self._pending = 0  # batches after it, as the server said with that batch
+        self._first = 0  # the first sequence the current subscription delivered
 
     async def run(self, stop: asyncio.Event) -> int:
         """Work until `stop` is set (0: shards checkpointed and released) or a lease is
@@ -258,11 +259,12 @@ class Worker:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             self._position = start - 1
+            self._first = 0  # the first sequence this subscription delivers (not known yet)
             try:
                 await self._follow(sub, stop)
-            finally:
-                with contextlib.suppress(NatsError):
-                    await sub.unsubscribe()
+            finally:  # bounded: on a dead connection it must not hold up the stop
+                with contextlib.suppress(NatsError, TimeoutError):
+                    await asyncio.wait_for(sub.unsubscribe(), IDLE_SECONDS)
 
     async def _follow(self, sub: JetStreamContext.PushSubscription, stop: asyncio.Event) -> None:
         while not stop.is_set() and not self._rewind.is_set():
@@ -289,7 +291,15 @@ class Worker:
     async def _apply(self, msg: Msg) -> None:
         seq = msg.metadata.sequence.stream
         self._position, self._pending = seq, msg.metadata.num_pending or 0
-        targets = [h for h in self.held.values() if h.engine.seq < seq]
+        self._first = self._first or seq
+        # Only a shard whose next batch this is: one taken meanwhile at an older sequence
+        # waits for the rewind (feeding it this batch would skip the ones between). At the
+        # head of a subscription, batches the stream no longer holds are no gap to wait for.
+        targets = [
+            h
+            for h in self.held.values()
+            if h.engine.seq == seq - 1 or (h.engine.seq < seq - 1 and seq == self._first)
+        ]
         if not targets:
             return
         headers = msg.headers or {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -46,8 +47,9 @@ async def _with_cluster(
         js = nc.jetstream()
         stores = await open_stores(js, layout)
         return await work(nc, js, layout, stores)
-    finally:
-        await nc.close()
+    finally:  # bounded: a connection the network cut must not keep the process alive
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(nc.close(), 5)
 
 
 def _stop_event() -> asyncio.Event:

@@ -122,11 +122,13 @@ async def settle(url: str, layout: Layout, *, shards: int = 8, deliverer: bool =
     every alert is acked."""
     nc, stores = await stores_for(url, layout)
     js = nc.jetstream()
+    seen: object = None
     try:
         async with asyncio.timeout(SETTLE_TIMEOUT):
             while True:
                 last = (await js.stream_info(layout.posts_stream)).state.last_seq
                 seqs = [p.seq if p else -1 for p in await pointers(stores, shards)]
+                seen = (last, seqs)
                 if all(seq == last for seq in seqs) and not deliverer:
                     return
                 if all(seq == last for seq in seqs):
@@ -136,9 +138,12 @@ async def settle(url: str, layout: Layout, *, shards: int = 8, deliverer: bool =
                         )
                     except Exception:
                         info = None
+                    seen = (last, seqs, info)
                     if info is not None and info.num_pending == 0 and info.num_ack_pending == 0:
                         return
                 await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"not settled: (last seq, shard seqs[, consumer]) = {seen}") from None
     finally:
         await nc.close()
 
