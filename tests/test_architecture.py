@@ -99,9 +99,14 @@ def annotated(routes: Sequence[web.RouteDef]) -> web.Application: ...
     ]
 
 
-#: Where long-lived tasks may be started: the running service owns its stages. `watcher/http`
-#: may start request-scoped work that the handler itself awaits (a shielded Slack redraw).
-TASK_OWNERS = (REPO / "watcher" / "service", REPO / "watcher" / "http")
+#: Where long-lived tasks may be started: the running service owns its stages, a cluster
+#: process its lease and reader tasks. `watcher/http` may start request-scoped work that the
+#: handler itself awaits (a shielded Slack redraw).
+TASK_OWNERS = (
+    REPO / "watcher" / "service",
+    REPO / "watcher" / "cluster",
+    REPO / "watcher" / "http",
+)
 
 
 def starts_tasks(source: str) -> list[int]:

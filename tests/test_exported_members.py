@@ -47,6 +47,7 @@ def test_every_package_is_checked() -> None:
     ]
     assert ROOMS == [
         "watcher",
+        "watcher.cluster",
         "watcher.commands",
         "watcher.http",
         "watcher.pipeline",

@@ -8,6 +8,8 @@ Each subpackage is a room with one concern; a file's folder says what it may tou
 - `sources/`: one module per feed behind the small `Source` protocol, one reconnect loop.
 - `service/`: the running service: named async stages, composition from settings,
   checkpoints, metrics (a Collector), delivery composition.
+- `cluster/`: the same engine across processes on NATS JetStream: ingest, workers owning
+  shards of playbooks, delivery (`groundswell ingest`, `worker`, `deliver`).
 - `http/`: the only place that routes: `/healthz`, `/readyz`, `/metrics`, `/ingest`, Slack.
 - `simulation/`: generated streams, the scenario suite, backtest and its plot.
 - `commands/`: one module per subcommand; `cli` joins them.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "cli",
+    "cluster",
     "commands",
     "errors",
     "http",

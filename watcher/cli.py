@@ -12,6 +12,7 @@ from watcher.commands import (
     alerts,
     backtest,
     check,
+    cluster,
     replay,
     run,
     schema,
@@ -34,7 +35,7 @@ GC_THRESHOLDS = (50_000, 20, 20)
 EXIT_FAILED = 2
 
 #: Subcommands in the order `--help` lists them.
-COMMANDS = (run, replay, check, simulate, series, schema, backtest, alerts, silence)
+COMMANDS = (run, replay, check, simulate, series, schema, backtest, alerts, silence, cluster)
 
 
 def build_parser() -> argparse.ArgumentParser:

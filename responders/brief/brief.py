@@ -59,6 +59,17 @@ def _tag_weight(tags: Sequence[str], surge: Surge) -> float:
     return sum(counts.get(t.lower().lstrip("#"), 0.3 * top) / top for t in tags)
 
 
+def load_ranker() -> None:
+    """Import what `rank_resources` needs now rather than at the first surge.
+
+    The import takes 1.5 s, which only a surge needs, not every CLI start-up; a process whose
+    event loop must not stall that long mid-stream (a cluster worker renewing its leases)
+    calls this once at start.
+    """
+    import sklearn.feature_extraction.text
+    import sklearn.metrics.pairwise  # noqa: F401
+
+
 def rank_resources(surge: Surge, resources: Sequence[Resource]) -> list[BriefItem]:
     """Resources most similar to the surge first; ties keep the playbook's order.
 

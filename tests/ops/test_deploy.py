@@ -43,8 +43,19 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return config
 
 
-def test_compose_has_the_three_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"groundswell", "prometheus", "grafana"}
+def test_compose_has_the_three_services_and_the_cluster_behind_a_profile(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    always = {name for name, service in services.items() if not service.get("profiles")}
+    assert always == {"groundswell", "prometheus", "grafana"}  # `up` needs no broker
+    cluster = {
+        name for name, service in services.items() if "cluster" in service.get("profiles", [])
+    }
+    assert cluster == {"nats", "worker", "deliver"}
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert "nats://nats:4222" in services["worker"]["command"]
+    assert "-js" in services["nats"]["command"]
 
 
 def test_groundswell_service_is_built_here_and_reads_secrets_from_env_file(

@@ -6,6 +6,7 @@ __all__ = [
     "alerts",
     "backtest",
     "check",
+    "cluster",
     "common",
     "records",
     "replay",

@@ -28,8 +28,10 @@ from watcher.errors import GroundswellError
 from watcher.pipeline.engine import Engine, PlaybookRuntime
 
 #: 2: crowd statistics, per-term state, token novelty; 3: tokens derived; 4: a runtime's
-#: open buckets in its `windows`, `Decision.growth` gone (one `acceleration`)
-FORMAT = 4
+#: open buckets in its `windows`, `Decision.growth` gone (one `acceleration`); 5: each
+#: runtime's `standing` (who spoke on the issue before a surge), without which a restored
+#: runtime named different voice candidates than one that never stopped
+FORMAT = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtime (
     playbook TEXT PRIMARY KEY,

@@ -192,3 +192,23 @@ def test_a_state_path_where_nothing_can_be_written_is_refused_at_start(
     [error] = _errors(capsys)
     assert error.startswith(f"--state {state}: cannot write in /sys (")
     assert not (tmp_path / "outbox.sqlite3").exists()  # refused before anything started
+
+
+def test_a_restored_engine_gives_the_very_same_alerts_brief_included(
+    trafigura: list[bytes], tmp_path: Path
+) -> None:
+    """Every field, voice candidates too: they depend on who spoke before the surge, which
+    the checkpoint must carry (it did not before format 5)."""
+    whole = Engine(playbooks())
+    whole.feed_lines(trafigura)
+    whole.flush()
+    state = tmp_path / "state.sqlite"
+    first = Engine(playbooks())
+    first.feed_lines(before(trafigura))
+    alerts = first.drain_alerts()
+    checkpoint.save(first, state)
+    second = Engine(playbooks())
+    checkpoint.load(second, state)
+    second.feed_lines(after(trafigura))
+    second.flush()
+    assert alerts + second.drain_alerts() == whole.drain_alerts()

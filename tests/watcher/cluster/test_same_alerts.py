@@ -1,0 +1,83 @@
+"""Acceptance 1: the cluster gives exactly `groundswell replay`'s alerts, for 1, 2 and 3
+workers over 8 shards, and the same outbox rows."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.watcher.cluster.harness import (
+    by_playbook,
+    ingest,
+    lines_of,
+    outbox_rows,
+    settle,
+    start_deliver,
+    start_worker,
+)
+from tests.watcher.cluster.natsd import NatsServer
+from watcher.cli import main
+from watcher.cluster.layout import Layout
+from watcher.cluster.metrics import WorkerCollector
+from watcher.cluster.shards import by_shard
+from watcher.playbooks.model import check_playbooks
+
+
+@pytest.fixture(scope="module")
+def replay_outbox(
+    tmp_path_factory: pytest.TempPathFactory, posts_file: Path, playbooks_dir: Path
+) -> list[tuple[object, ...]]:
+    outbox = tmp_path_factory.mktemp("replay-outbox") / "outbox.sqlite3"
+    args = ["replay", str(posts_file), "--playbooks", str(playbooks_dir), "-q", "--deliver"]
+    assert (
+        main([*args, "--outbox", str(outbox), "--alerts-out", str(outbox.with_suffix(".nd"))]) == 0
+    )
+    return outbox_rows(outbox)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+async def test_cluster_alerts_equal_replay(
+    workers: int,
+    nats_server: NatsServer,
+    cluster_name: str,
+    posts_file: Path,
+    playbooks_dir: Path,
+    replayed: list[bytes],
+    replay_outbox: list[tuple[object, ...]],
+    tmp_path: Path,
+) -> None:
+    playbooks = check_playbooks([playbooks_dir]).playbooks
+    assert sum(1 for shard in by_shard(playbooks, 8) if shard) >= 3  # really spread out
+    layout = Layout(name=cluster_name, lease_ttl=3.0)
+    url = nats_server.url
+    running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(workers)]
+    delivering = await start_deliver(url, layout, playbooks, tmp_path)
+    published = await ingest(url, layout, posts_file)
+    assert published.posts == len(lines_of(posts_file))
+    await settle(url, layout)
+    scraped = [
+        {
+            (m.name, s.labels.get("shard", "")): s.value
+            for m in WorkerCollector(r.worker).collect()
+            for s in m.samples
+        }
+        for r in running
+    ]
+    assert sum(one[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
+    lags = [
+        v for one in scraped for (name, _), v in one.items() if name.endswith("shard_lag_batches")
+    ]
+    assert lags == [0] * 8  # every shard has applied the whole stream
+    codes = await asyncio.gather(*(r.halt() for r in running))
+    await delivering.halt()
+    assert codes == [0] * workers
+    if workers > 1:  # each worker did some of the work
+        assert all(r.worker.published > 0 or not r.worker.held for r in running)
+    lines = lines_of(tmp_path / "alerts.ndjson")
+    assert sorted(lines) == sorted(replayed)
+    assert by_playbook(lines) == by_playbook(replayed)
+    rows = outbox_rows(tmp_path / "outbox.sqlite3")
+    assert [r[0] for r in rows] == [r[0] for r in replay_outbox]
+    assert rows == replay_outbox

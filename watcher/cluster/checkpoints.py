@@ -1,0 +1,140 @@
+"""A shard's engine state in the Object Store, behind a pointer in KV that fences zombies.
+
+The state of a shard's engine (the same `watcher.service.checkpoint.Snapshot` the single
+process keeps in SQLite, plus its counters and the stream sequence it has applied) can be
+far over KV's 1 MiB value cap, so it goes to the Object Store under a name that carries the
+owner's epoch and the sequence; a checkpoint is *committed* only when the pointer key
+`checkpoint.shard-K` in the state bucket is moved to it by `update(last=revision)`.
+
+Fencing: a new owner first rewrites the pointer with its own epoch (`claim`) before it
+processes anything. An old owner that wakes up later (a zombie) still holds the revision it
+last wrote, so its next commit fails its compare-and-set and it stops: whatever it put in
+the Object Store is never pointed to, and is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from dataclasses import dataclass
+
+import orjson
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.object_store import ObjectStore
+
+from watcher.cluster.layout import Stores
+from watcher.cluster.leases import LeaseLost
+from watcher.pipeline.engine import Engine, EngineStats
+from watcher.service.checkpoint import Snapshot, restore, snapshot
+
+__all__ = ["FORMAT", "Pointer", "ShardCheckpoints", "decode_state", "encode_state"]
+
+log = logging.getLogger("groundswell.cluster")
+
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    """What `checkpoint.shard-K` holds: who owns the shard and its last committed state."""
+
+    epoch: int
+    owner: str
+    object: str | None  # None: no state committed yet (start from the stream's beginning)
+    seq: int  # the posts-stream sequence the committed state has applied
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {"epoch": self.epoch, "owner": self.owner, "object": self.object, "seq": self.seq}
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Pointer:
+        raw = orjson.loads(data)
+        return cls(int(raw["epoch"]), str(raw["owner"]), raw["object"], int(raw["seq"]))
+
+
+def encode_state(engine: Engine, seq: int) -> bytes:
+    """The engine's detection state and counters after stream sequence `seq`."""
+    return pickle.dumps((FORMAT, seq, snapshot(engine), engine.stats), pickle.HIGHEST_PROTOCOL)
+
+
+def decode_state(engine: Engine, data: bytes) -> int:
+    """Load what `encode_state` wrote into a fresh engine; the sequence it had applied."""
+    version, seq, snap, stats = pickle.loads(data)  # noqa: S301 (our own cluster's objects)
+    if version != FORMAT or not isinstance(snap, Snapshot) or not isinstance(stats, EngineStats):
+        raise ValueError(f"checkpoint format {version!r}, this version reads {FORMAT}")
+    restore(engine, snap)
+    engine.stats = stats
+    return int(seq)
+
+
+class ShardCheckpoints:
+    """The checkpoints of one shard, written by the owner of lease epoch `epoch`."""
+
+    def __init__(self, stores: Stores, shard: int, owner: str, epoch: int) -> None:
+        self.stores = stores
+        self.key = f"checkpoint.shard-{shard}"
+        self.shard = shard
+        self.owner = owner
+        self.epoch = epoch
+        self.revision: int | None = None
+        self.pointer: Pointer | None = None
+
+    async def claim(self) -> Pointer:
+        """Fence out every earlier owner: rewrite the pointer with our epoch. Returns it
+        (with the last committed state's object and sequence); `LeaseLost` if another
+        process moved it meanwhile."""
+        kv = self.stores.state
+        try:
+            entry = await kv.get(self.key)
+        except KeyNotFoundError:
+            entry = None
+        old = Pointer.decode(entry.value) if entry is not None and entry.value else None
+        if old is not None and old.epoch > self.epoch:
+            raise LeaseLost(f"shard {self.shard}: epoch {old.epoch} owns it, ours is {self.epoch}")
+        mine = Pointer(self.epoch, self.owner, old.object if old else None, old.seq if old else 0)
+        try:
+            if entry is None:
+                self.revision = await kv.create(self.key, mine.encode())
+            else:
+                assert entry.revision is not None
+                self.revision = await kv.update(self.key, mine.encode(), last=entry.revision)
+        except KeyWrongLastSequenceError:
+            raise LeaseLost(f"shard {self.shard}: its checkpoint pointer moved") from None
+        self.pointer = mine
+        return mine
+
+    async def load(self) -> bytes | None:
+        """The committed state's bytes, or None when there is none."""
+        if self.pointer is None or self.pointer.object is None:
+            return None
+        result = await self.stores.checkpoints.get(self.pointer.object)
+        return result.data
+
+    async def commit(self, seq: int, state: bytes) -> None:
+        """Store `state` (applied up to `seq`) and point to it; `LeaseLost` if fenced out."""
+        if self.revision is None or self.pointer is None:
+            raise LeaseLost(f"shard {self.shard}: not claimed")
+        name = f"shard-{self.shard}-e{self.epoch}-s{seq}"
+        store = self.stores.checkpoints
+        await store.put(name, state)
+        pointer = Pointer(self.epoch, self.owner, name, seq)
+        try:
+            self.revision = await self.stores.state.update(
+                self.key, pointer.encode(), last=self.revision
+            )
+        except KeyWrongLastSequenceError:
+            self.revision = None
+            await _forget(store, name)
+            raise LeaseLost(f"shard {self.shard}: fenced out (a newer owner claimed it)") from None
+        previous, self.pointer = self.pointer, pointer
+        if previous.object and previous.object != name:
+            await _forget(store, previous.object)
+
+
+async def _forget(store: ObjectStore, name: str) -> None:
+    try:
+        await store.delete(name)
+    except NotFoundError:
+        log.debug("checkpoint object %s already gone", name)

@@ -1,0 +1,138 @@
+"""Leases in a KV bucket with a TTL: who owns a shard (or a feed) right now.
+
+A lease is a key in the leases bucket, whose TTL (`Layout.lease_ttl`) deletes it unless the
+owner renews it. Taking one is `create` (succeeds only if the key is absent or expired);
+renewing is `update(last=revision)`, a compare-and-set, so an owner that lost the key cannot
+renew it by accident. The revision at acquisition is the fencing epoch that the checkpoint
+pointer records (`checkpoints`).
+
+An owner also knows, by its own monotonic clock, when its lease may have expired: `fresh`
+is False once `ttl × SAFETY` has passed since the last renewal was *sent*. A worker checks it
+before publishing anything, so a process that was frozen (SIGSTOP, a long GC pause, a
+suspended VM) and wakes after its lease expired publishes nothing before it notices.
+
+A renewal can land on the server and still fail here: the caller gave up waiting
+(`asyncio.wait_for`) or the reply was lost. Our revision is then stale, and the next
+compare-and-set says "wrong last sequence" although nobody else took the key. So every write
+carries a value of its own (owner and a write count), and on that answer the owner reads the
+key: if it holds one of our recent values, the lease is still ours at the revision it shows.
+Renewals of one lease run one at a time, so two callers never race each other's revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from watcher.errors import GroundswellError
+
+__all__ = ["SAFETY", "Lease", "LeaseLost"]
+
+#: The share of the TTL an owner trusts its lease for after a renewal was sent: the rest is
+#: margin for the renewal's round trip and for clocks that drift.
+SAFETY = 0.75
+
+
+class LeaseLost(GroundswellError, RuntimeError):
+    """The lease expired or another process holds it: stop working on what it covers."""
+
+    what = "lease"
+
+
+class Lease:
+    """One key of the leases bucket, held by `owner`."""
+
+    def __init__(
+        self,
+        kv: KeyValue,
+        key: str,
+        owner: str,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.kv = kv
+        self.key = key
+        self.owner = owner
+        self.ttl = ttl
+        self.clock = clock
+        self.revision: int | None = None
+        self.epoch: int | None = None  # the revision at acquisition: the fencing token
+        self._sent_at = -float("inf")
+        self._writes = itertools.count()
+        self._tried: deque[bytes] = deque(maxlen=8)  # values we sent, landed or not
+        self._lock = asyncio.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self.revision is not None
+
+    def fresh(self) -> bool:
+        """Whether the lease is certainly still ours by our own clock."""
+        return self.held and self.clock() - self._sent_at < self.ttl * SAFETY
+
+    def due(self) -> bool:
+        """Whether it is time to renew: a quarter of the TTL since the last renewal."""
+        return self.clock() - self._sent_at >= self.ttl / 4
+
+    async def acquire(self) -> bool:
+        """Take the lease if nobody holds it; True if we now do."""
+        sent = self.clock()
+        try:
+            revision = await self.kv.create(self.key, self._next_value())
+        except KeyWrongLastSequenceError:
+            return False
+        self.revision = self.epoch = revision
+        self._sent_at = sent
+        return True
+
+    async def renew(self) -> None:
+        """Extend the lease, or raise `LeaseLost` (and forget it) if it is no longer ours."""
+        async with self._lock:
+            if self.revision is None:
+                raise LeaseLost(f"{self.key}: not held")
+            sent = self.clock()
+            try:
+                try:
+                    self.revision = await self._update(self.revision)
+                except KeyWrongLastSequenceError:
+                    landed = await self._our_revision()
+                    if landed is None:
+                        raise
+                    self.revision = await self._update(landed)  # an earlier renewal landed
+            except (KeyWrongLastSequenceError, KeyNotFoundError) as exc:
+                self.revision = None
+                raise LeaseLost(f"{self.key}: lost ({exc.description or 'expired'})") from None
+            self._sent_at = sent
+
+    def _next_value(self) -> bytes:
+        value = f"{self.owner} {next(self._writes)}".encode()
+        self._tried.append(value)
+        return value
+
+    async def _update(self, last: int) -> int:
+        return await self.kv.update(self.key, self._next_value(), last=last)
+
+    async def _our_revision(self) -> int | None:
+        """The key's revision if it still holds a value we wrote, else None."""
+        try:
+            entry = await self.kv.get(self.key)
+        except KeyNotFoundError:
+            return None
+        return entry.revision if entry.value in self._tried else None
+
+    async def release(self) -> None:
+        """Give the lease up now, so another process need not wait out the TTL."""
+        if self.revision is None:
+            return
+        revision, self.revision = self.revision, None
+        # already gone or taken: nothing of ours to release
+        with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
+            await self.kv.delete(self.key, last=revision)
