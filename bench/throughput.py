@@ -2,6 +2,13 @@
 
     python bench/throughput.py                 # 1M posts, 20 playbooks × 50 terms, 48 h
     python bench/throughput.py --scaling       # 1, 10, 100, 1000 playbooks × 50 terms
+    python bench/throughput.py --table [--quick]  # posts/s against event-time span and playbooks
+
+`--table` holds the post count fixed and varies one thing at a time: the event time the
+posts cover (1 h, 48 h, 6 days, 30 days, 20 playbooks) and the playbooks (1, 20, 100 and,
+without `--quick`, 1,000, over 48 h). Replay cost should grow with posts and activity, not
+with playbooks × event time (issue 16): a flat span column is the goal. `--quick` uses
+100,000 posts and skips 1,000 playbooks. Progress goes to stderr.
 
 `groundswell replay` runs as a subprocess pinned to one core (taskset), alerts to a file,
 timed from start to exit (interpreter start-up included). In the same run a loop that only
@@ -67,7 +74,13 @@ def matching_cost(data: Path, folder: Path, sample: int = 100_000) -> float:
 
 
 def end_to_end(
-    workdir: Path, posts: int, playbooks: int, terms: int, span_hours: float
+    workdir: Path,
+    posts: int,
+    playbooks: int,
+    terms: int,
+    span_hours: float,
+    *,
+    matching: bool = True,
 ) -> dict[str, float]:
     folder = workdir / f"playbooks-{playbooks}"
     groups = write_playbooks(folder, playbooks, terms)
@@ -77,13 +90,39 @@ def end_to_end(
         write_posts(data, posts, groups, span_s=span_hours * 3600)
     floor = parse_only(data)
     rate, summary = replay(data, folder, workdir / "alerts.ndjson", posts)
-    print(f"  {summary}")
-    return {
+    print(f"  {summary}", file=sys.stderr)
+    figures = {
         "replay_posts_per_s": round(rate),
         "parse_only_posts_per_s": round(floor),
         "ratio": round(rate / floor, 3),
-        "matching_us_per_post": round(matching_cost(data, folder), 3),
     }
+    if matching:
+        figures["matching_us_per_post"] = round(matching_cost(data, folder), 3)
+    return figures
+
+
+SPANS_H = (1.0, 48.0, 6 * 24.0, 30 * 24.0)
+TABLE_PLAYBOOKS = (1, 20, 100, 1000)
+
+
+def table(workdir: Path, posts: int, terms: int, *, quick: bool) -> dict[str, object]:
+    """Posts/s and the ratio to parse-only against event-time span, then against playbooks."""
+    rows: list[dict[str, float]] = []
+    cases = [(20, span) for span in SPANS_H]
+    cases += [(n, 48.0) for n in TABLE_PLAYBOOKS if n != 20 and not (quick and n > 100)]
+    print(f"{'playbooks':>9} {'span':>6} {'buckets':>8} {'posts/s':>9} {'parse-only':>10} ratio")
+    for playbooks, span in cases:
+        print(f"… {playbooks} playbooks, {span:g} h", file=sys.stderr, flush=True)
+        figures = end_to_end(workdir, posts, playbooks, terms, span, matching=False)
+        rows.append({"playbooks": playbooks, "span_hours": span, **figures})
+        label = f"{span / 24:g} d" if span >= 48 else f"{span:g} h"
+        print(
+            f"{playbooks:9d} {label:>6} {round(span * 12):8,} "
+            f"{figures['replay_posts_per_s']:9,} {figures['parse_only_posts_per_s']:10,} "
+            f"{figures['ratio']:.3f}",
+            flush=True,
+        )
+    return {"posts": posts, "terms_per_playbook": terms, "rows": rows}
 
 
 def main() -> None:
@@ -98,11 +137,18 @@ def main() -> None:
         help="event time the posts cover (48; 1 with --scaling, as for a firehose: bucket "
         "closes cost per playbook per 5 minutes of event time, whatever the post rate)",
     )
+    parser.add_argument("--table", action="store_true", help="against event-time span, playbooks")
+    parser.add_argument("--quick", action="store_true", help="--table on 100k posts, ≤ 100 pbs")
     parser.add_argument("--workdir", type=Path, help="keep generated files here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gs-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
+        if args.table:
+            posts = 100_000 if args.quick and args.posts == 1_000_000 else args.posts
+            figures_table = table(workdir, posts, args.terms, quick=args.quick)
+            record("throughput_table_quick" if args.quick else "throughput_table", figures_table)
+            return
         if args.scaling:
             span = args.span_hours or 1.0
             rows = {}
