@@ -273,7 +273,9 @@ class CampaignDetector:
         scores, _, stacked = view
         surging = np.ones_like(scores, dtype=bool) if campaign else scores >= CALM_SIGNIFICANCE
         capped = np.minimum(stacked, self._term_model.cap(start, CLIP))
-        self._term_model.learn_one(start, np.where(np.tile(surging, 2), capped, stacked))
+        self._term_model.learn_one(
+            start, np.where(np.concatenate((surging, surging)), capped, stacked)
+        )
 
     def _track_spikes(self, start: float, score: float, *, firing: bool, calm: bool) -> None:
         """Remember whether this bucket is over the line; if the last one was and this one is

@@ -83,8 +83,8 @@ def term_fires(
     total needs. The playbook's whole crowd must not repeat itself either: a ring spread
     over a few terms looks like a crowd within each term's bucket, but not over the hour.
     """
-    if repeats(bucket, past) > t.max_posts_per_voice:
-        return False
+    if not bucket.terms or repeats(bucket, past) > t.max_posts_per_voice:
+        return False  # no term had posts (an idle bucket): none surges, and it costs nothing
     for j in np.flatnonzero(scores >= needed * TERM_MARGIN):
         term = bucket.terms.get(int(j))
         if term is None:

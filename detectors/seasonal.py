@@ -105,6 +105,11 @@ class SeasonalSigniTrend:
         self._low = stats.Quantile(floor_quantile)
         self.n = 0
 
+    #: (start, n, its moments): one bucket's shape, μ, σ and β, computed once (a class
+    #: default, so checkpoints pickled before it load). Scoring, the calm check, capping and
+    #: learning each need them, and in pure Python the repeated lookups were the close's cost.
+    _cache: tuple[float, int, tuple[float, float, float, float]] | None = None
+
     @property
     def warm(self) -> bool:
         return self.n >= self.warmup
@@ -113,22 +118,39 @@ class SeasonalSigniTrend:
     def level(self) -> float:
         return float(self._level.get()) if self.n else 0.0
 
-    def shape(self, start: float) -> float:
-        """This slot's usual count relative to the overall level (1.0 when unknown)."""
+    def _moments(self, start: float) -> tuple[float, float, float, float]:
+        """(shape, μ, σ, β) at `start` for what has been learned so far."""
+        cached = self._cache
+        if cached is not None and cached[0] == start and cached[1] == self.n:
+            return cached[2]
         slot = self.days.slot(start)
         level = self.level
         visits = self._visits[slot]
         if level <= 0 or visits == 0:
-            return 1.0
-        raw = float(self._slots[slot].get()) / level
-        weight = visits / (visits + self.prior)
-        return weight * raw + (1 - weight)
+            shape = 1.0
+        else:
+            raw = float(self._slots[slot].get()) / level
+            weight = visits / (visits + self.prior)
+            shape = weight * raw + (1 - weight)
+        low = float(self._low.get() or 0.0) if self.n else 0.0
+        moments = (
+            shape,
+            level * shape,
+            math.sqrt(max(float(self._spread.get()), 0.0)) * shape,
+            max(self.noise_floor, low),
+        )
+        self._cache = (start, self.n, moments)
+        return moments
+
+    def shape(self, start: float) -> float:
+        """This slot's usual count relative to the overall level (1.0 when unknown)."""
+        return self._moments(start)[0]
 
     def expected(self, start: float) -> float:
-        return self.level * self.shape(start)
+        return self._moments(start)[1]
 
     def std(self, start: float) -> float:
-        return math.sqrt(max(float(self._spread.get()), 0.0)) * self.shape(start)
+        return self._moments(start)[2]
 
     @property
     def beta(self) -> float:
@@ -137,16 +159,16 @@ class SeasonalSigniTrend:
 
     def significance(self, start: float, x: float) -> float:
         """The raw score, even during warm-up."""
-        beta = self.beta
-        return (x - max(self.expected(start), beta)) / (self.std(start) + beta)
+        _, expected, std, beta = self._moments(start)
+        return (x - max(expected, beta)) / (std + beta)
 
     def score_one(self, start: float, x: float) -> float:
         """The score of `x` at `start` against what was learned so far; 0.0 until warm."""
         return self.significance(start, x) if self.warm else 0.0
 
     def learn_one(self, start: float, x: float) -> None:
-        shape = self.shape(start)
-        deviation = (x - self.expected(start)) / shape if self.n else 0.0
+        shape, expected, _, _ = self._moments(start)
+        deviation = (x - expected) / shape if self.n else 0.0
         self._level.update(x)
         self._spread.update(deviation * deviation)
         slot = self.days.slot(start)

@@ -7,7 +7,6 @@ bounded by keeping a fixed number of recent buckets and capping what a campaign 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 from collections import Counter, deque
@@ -20,6 +19,7 @@ from detectors.base import BucketStats, TermStats
 from watcher.pipeline.crowd import (
     MAX_EXACT_AUTHORS,
     AuthorWindow,
+    Crowd,
     count_author,
     distinct,
     effective_authors,
@@ -150,8 +150,9 @@ class Bucket(Counts):
             count_tokens(counts, tokens_of(post.text, post.hashtags))
         return counts
 
-    def stats(self, per_term: bool = False) -> BucketStats:
-        """The bucket's counts, and (if `per_term`) each of the playbook's terms' own."""
+    def stats(self, per_term: bool = False, hour: Crowd | None = None) -> BucketStats:
+        """The bucket's counts, and (if `per_term`) each of the playbook's terms' own, with
+        the crowd of the `hour` up to it if given."""
         posts, share, voices = _crowd_of(self.authors, self.posts)
         per_term_stats = {}
         if per_term:
@@ -166,6 +167,9 @@ class Bucket(Counts):
             share,
             effective_authors=voices,
             terms=per_term_stats,
+            hour_authors=0 if hour is None else hour.distinct,
+            hour_top_share=0.0 if hour is None else hour.top_share,
+            hour_effective_authors=0.0 if hour is None else hour.effective,
         )
 
 
@@ -253,12 +257,7 @@ class History:
     def stats_with(self, bucket: Bucket, per_term: bool = False) -> BucketStats:
         """`bucket`'s stats, with the crowd of it and the buckets of the hour before it."""
         hour = self._hour.with_bucket(bucket.authors, bucket.posts, bucket.more_authors)
-        return dataclasses.replace(
-            bucket.stats(per_term),
-            hour_authors=hour.distinct,
-            hour_top_share=hour.top_share,
-            hour_effective_authors=hour.effective,
-        )
+        return bucket.stats(per_term, hour)  # built once: `dataclasses.replace` cost ~6 µs
 
     def since(self, onset: float) -> list[Bucket]:
         return [b for b in self._buckets if b.start >= onset]
