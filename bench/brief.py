@@ -30,16 +30,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sklearn.metrics import ndcg_score
 
 from bench.common import record
+from bench.detection import replay as replay_posts
 from bench.nab import REPO
 from responders.alert import Alert, Surge
 from responders.brief.requests import SYNONYMS
 from responders.brief.voices import find_voices
 from responders.params import VoiceDiscovery
-from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook, load_playbooks
 from watcher.simulation import ecosystem
 from watcher.simulation.corpus import SCENARIOS, Campaign
@@ -90,19 +89,9 @@ def _time(post: dict[str, Any]) -> float:
 
 def replay(name: str, campaign: Campaign, seed: int, playbooks: dict[str, Playbook]) -> Case:
     playbook = playbooks[campaign.playbook]
-    engine = Engine([playbook])
     posts = generate_suite(name, seed=seed) if name in SUITE else generate(name, seed=seed)
-    labelled: list[dict[str, Any]] = []
-
-    def lines() -> Iterator[bytes]:
-        for post in posts:
-            if post.get("label"):
-                labelled.append(post)
-            yield orjson.dumps(post)
-
-    engine.feed_lines(lines())
-    engine.flush()
-    alerts = engine.drain_alerts()
+    outcome = replay_posts(name, posts, [playbook])
+    alerts, labelled = outcome.alerts, outcome.labelled
     moments: dict[str, Alert] = {}
     new = next((a for a in alerts if a.surge.kind == "new"), None)
     if new is not None:

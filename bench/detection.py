@@ -28,7 +28,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,8 +70,12 @@ def playbooks() -> list[Playbook]:
     ]
 
 
-def replay(name: str, posts: Iterable[dict[str, Any]]) -> Outcome:
-    engine = Engine(playbooks())
+def replay(
+    name: str, posts: Iterable[dict[str, Any]], watched: Sequence[Playbook] | None = None
+) -> Outcome:
+    """The engine over `posts` (the example playbooks unless `watched` says which): its
+    alerts, and the posts that carry a ground-truth label."""
+    engine = Engine(watched if watched is not None else playbooks())
     labelled: list[dict[str, Any]] = []
 
     def lines() -> Iterator[bytes]:
