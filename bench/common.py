@@ -23,15 +23,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def record(section: str, figures: dict[str, Any]) -> None:
-    """Merge one benchmark's figures into bench/results.json, with the machine they ran on."""
+def record(section: str, figures: dict[str, Any], *, partial: bool = False) -> None:
+    """Merge one benchmark's figures into bench/results.json, with the machine they ran on.
+
+    `partial` keeps the section's other entries: a run of some of a benchmark's cases
+    (`--only`) replaces those cases' figures, not the whole section's.
+    """
     results: dict[str, Any] = orjson.loads(RESULTS.read_bytes()) if RESULTS.exists() else {}
     results["machine"] = {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
     }
-    results[section] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), **figures}
+    kept = results.get(section, {}) if partial else {}
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    results[section] = {**kept, "measured_at": measured_at, **figures}
     RESULTS.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 

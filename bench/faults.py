@@ -330,6 +330,7 @@ async def main() -> None:
             }
             for f in results
         },
+        partial=bool(wanted),
     )
 
 

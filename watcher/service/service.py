@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry
 
 from responders.alert import Alert
 from responders.base import Responder
+from responders.brief.brief import load_ranker
 from responders.delivery.outbox import Outbox
 from watcher.errors import GroundswellError
 from watcher.http.app import create_app
@@ -323,6 +324,9 @@ class Service:
         ]
         if self.reloader is not None:
             workers.append(asyncio.create_task(self.reload(), name="reload"))
+        # scikit-learn's 1.5 s import, off the loop now, rather than on it at the first
+        # surge, where it stalled /healthz and every source (issue 14's fault bench)
+        workers.append(asyncio.create_task(asyncio.to_thread(load_ranker), name="ranker"))
         try:
             await stop.wait()
         finally:
