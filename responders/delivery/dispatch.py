@@ -212,6 +212,24 @@ class Dispatcher:
         """The responders' names: each one's rows can be drained on their own."""
         return tuple(self._responders)
 
+    def reroute(
+        self,
+        routes: Mapping[str, Sequence[OutboxResponder]],
+        params: Mapping[str, RespondParams],
+    ) -> None:
+        """Send the alerts stored from now on by these routes (after a playbook reload).
+
+        A responder no longer on any route keeps its lane, so the rows it already holds
+        still go out: they were queued under the playbooks of their time. A new one gets
+        a lane (see `lanes`).
+        """
+        self.routes = {name: tuple(rs) for name, rs in routes.items()}
+        self.params = dict(params)
+        for responder in (r for rs in self.routes.values() for r in rs):
+            if responder.name not in self._responders:
+                self._responders[responder.name] = responder
+                self._locks[responder.name] = asyncio.Lock()
+
     def enqueue(self, alert: Alert) -> int:
         """Store the alert once per responder of its playbook; returns how many were new."""
         return self.enqueue_all([alert])

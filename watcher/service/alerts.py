@@ -65,6 +65,14 @@ class AlertStore:
     def lanes(self) -> list[tuple[DurableQueue, str]]:
         return [(q, lane) for q in self.queues for lane in q.lanes]
 
+    def new_lanes(self) -> list[tuple[DurableQueue, str]]:
+        """The lanes the queues gained since the last look (a reload's new channels): each
+        needs a `deliver` stage of its own."""
+        added = [(q, lane) for q, lane in self.lanes if (q.name, lane) not in self._wake]
+        for queue, lane in added:
+            self._wake[queue.name, lane] = asyncio.Event()
+        return added
+
     def add(self, alerts: Sequence[Alert]) -> None:
         """Store a batch's alerts now (synchronously: no checkpoint can come between)."""
         if self.queues and alerts:

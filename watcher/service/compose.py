@@ -155,6 +155,7 @@ async def _serve(
             on_refresh=refresh,
             outbox=delivery.outbox,
             skipped=skipped,
+            on_playbooks=delivery.reroute,
         )
         service = Service(playbooks, sources, [delivery.dispatcher], settings, wiring)
         socket = None

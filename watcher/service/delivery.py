@@ -101,6 +101,18 @@ class DeliveryStack:
     slack: dict[str, SlackResponder]
     session: aiohttp.ClientSession
     files: list[BinaryIO]
+    parts: _Parts | None = None  # what `reroute` builds new responders from
+
+    def reroute(self, playbooks: Sequence[Playbook]) -> None:
+        """Route the alerts of `playbooks` (a hot reload's set) by their `respond` sections
+        from now on: a new playbook, channel or webhook is delivered to without a restart,
+        and the responders already built are reused."""
+        if self.parts is None:
+            raise RuntimeError("this stack was not built by build_delivery")
+        self.parts.no_token.clear()
+        routes = _routes(self.parts, playbooks)
+        _warn_no_token(self.parts)
+        self.dispatcher.reroute(routes, {pb.name: pb.respond for pb in playbooks})
 
     async def aclose(self) -> None:
         await self.dispatcher.aclose()
@@ -270,14 +282,8 @@ def build_delivery(
         console=Plain(ConsoleResponder(config.console)) if config.console is not None else None,
         now=now,
     )
-    routes: dict[str, list[OutboxResponder]] = {}
-    for pb in playbooks:
-        chosen = (CHANNELS[channel](parts, pb) for channel in pb.respond.selected())
-        routes[pb.name] = [responder for responder in chosen if responder is not None]
-    if parts.no_token:  # one line, not one per playbook: the demo runs without a token on purpose
-        log.warning(
-            "Slack delivery off for %s: SLACK_BOT_TOKEN is not set", ", ".join(parts.no_token)
-        )
+    routes = _routes(parts, playbooks)
+    _warn_no_token(parts)
     dispatcher = Dispatcher(
         outbox,
         routes,
@@ -288,4 +294,20 @@ def build_delivery(
         retention_s=None if config.history_days is None else config.history_days * 86400.0,
     )
     dispatcher.prune_history(now())
-    return DeliveryStack(dispatcher, outbox, parts.slack, session, parts.files)
+    return DeliveryStack(dispatcher, outbox, parts.slack, session, parts.files, parts)
+
+
+def _routes(parts: _Parts, playbooks: Sequence[Playbook]) -> dict[str, list[OutboxResponder]]:
+    """Each playbook's responders, one per `respond.channels` entry that can be built."""
+    routes: dict[str, list[OutboxResponder]] = {}
+    for pb in playbooks:
+        chosen = (CHANNELS[channel](parts, pb) for channel in pb.respond.selected())
+        routes[pb.name] = [responder for responder in chosen if responder is not None]
+    return routes
+
+
+def _warn_no_token(parts: _Parts) -> None:
+    if parts.no_token:  # one line, not one per playbook: the demo runs without a token on purpose
+        log.warning(
+            "Slack delivery off for %s: SLACK_BOT_TOKEN is not set", ", ".join(parts.no_token)
+        )

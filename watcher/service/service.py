@@ -16,6 +16,9 @@ full disk) detection goes on and checkpoints wait, so a restart re-detects what 
 Shutdown is ordered: stop the sources, drain the posts queue, deliver the pending alerts
 (what does not go out in time stays in the outbox for the next start), apply the last clicks
 and checkpoint, close the responders, stop the HTTP server, each step within a deadline.
+
+Long because the stages are the service: each is a few lines over the queues, the engine and
+the alert store they share, and the ordered shutdown must see them all.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Wiring:
     on_refresh: Callable[[Metrics], None] | None = None  # e.g. outbox figures for /metrics
     outbox: Outbox | None = None  # button clicks: "Not a campaign" ones are read back
     skipped: Sequence[str] = ()  # playbook files left out at start for their errors
+    #: Told each hot reload's playbooks after the engine took them (delivery's new routes).
+    on_playbooks: Callable[[Sequence[Playbook]], None] | None = None
 
 
 class Service:
@@ -130,7 +135,7 @@ class Service:
         self.reloader = (
             PlaybookReloader(
                 wiring.watch,
-                self.engine.replace_playbooks,
+                self._apply_playbooks,
                 self._reloaded,
                 debounce_ms=settings.reload_debounce_ms,
             )
@@ -149,6 +154,19 @@ class Service:
         self.routes = list(wiring.routes)
         self.on_refresh = wiring.on_refresh
         self.outbox = wiring.outbox
+        self.on_playbooks = wiring.on_playbooks
+        self._stages: list[asyncio.Task[None]] = []  # while running: cancelled at the end
+
+    def _apply_playbooks(self, playbooks: Sequence[Playbook]) -> dict[str, str]:
+        """A hot reload: the engine first, then delivery, whose new lanes start draining."""
+        outcome = self.engine.replace_playbooks(playbooks)
+        if self.on_playbooks is not None:
+            self.on_playbooks(playbooks)
+            for queue, lane in self.alerts.new_lanes():
+                self._stages.append(
+                    asyncio.create_task(self.alerts.deliver(queue, lane), name=f"deliver:{lane}")
+                )
+        return outcome
 
     def _reloaded(self, ok: bool) -> None:
         if self.reloader is not None:  # files with errors and no last good version to run
@@ -311,7 +329,7 @@ class Service:
         sources = [
             asyncio.create_task(self.admit(s), name=f"source:{s.name}") for s in self.sources
         ]
-        workers = [
+        workers = self._stages = [
             asyncio.create_task(self.detect(), name="engine"),
             asyncio.create_task(self.respond(), name="responders"),
             asyncio.create_task(self.alerts.retry(), name="store"),
