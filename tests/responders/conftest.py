@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from responders.alert import Alert, SamplePost, Surge
 from responders.brief.brief import build_brief
 from responders.delivery.dispatch import RetrySchedule
 from responders.params import Offer, Resource, RespondParams, SlackParams, Voice
-from tests.responders.fake_slack import TOKEN, FakeSlack
+from tests.responders.fake_slack import TOKEN, FakeSlack, serving
 from watcher.playbooks.model import Playbook, WatchParams
 from watcher.service.delivery import DeliveryConfig, DeliveryStack, build_delivery
 
@@ -83,17 +82,8 @@ class Clock:
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[tuple[FakeSlack, str]]:
-    fake = FakeSlack()
-    runner = web.AppRunner(fake.app(), shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield fake, f"http://127.0.0.1:{port}/api/"
-    finally:
-        fake.release.set()
-        await runner.cleanup()
+    async with serving() as served:
+        yield served
 
 
 @pytest.fixture

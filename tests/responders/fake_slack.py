@@ -9,8 +9,10 @@ accepted, and records every request. Scripted trouble is queued per method with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,3 +204,18 @@ class FakeSlack:
                 item["metadata"] = m.metadata
             out.append(item)
         return {"ok": True, "messages": out, "has_more": False}
+
+
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[tuple[FakeSlack, str]]:
+    """A `FakeSlack` on a free loopback port, and its Web API base URL."""
+    fake = FakeSlack()
+    runner = web.AppRunner(fake.app(), shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
+    finally:
+        fake.release.set()  # a request held back by a test must not hold up the cleanup
+        await runner.cleanup()
