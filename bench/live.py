@@ -7,6 +7,10 @@ the other core) sends batches of 1,000 posts with a few connections in flight an
 sustained posts/s. The service measures, for every batch, the time from the request's
 arrival to the engine's decision on it (`groundswell_decision_latency_seconds`); p50 and p99
 are read from that histogram at the end (interpolated within its buckets).
+
+Beside it, in this process, the cluster worker's share of the same posts: decoding one
+500-post JetStream batch (`watcher.cluster.batches`' payload, split and `decode_lines`d as a
+worker does before its shards' engines see it), in µs a batch and posts/s by CPU time.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import record
 from bench.firehose import posts, write_playbooks
+from watcher.cluster.batches import line_batches, split_lines
+from watcher.pipeline.decode import decode_lines
 
 TOKEN = "bench-token"
 
@@ -113,6 +119,19 @@ def make_batches(n: int, groups: list[list[str]], size: int) -> list[bytes]:
     return [b"\n".join(lines[i : i + size]) + b"\n" for i in range(0, n, size)]
 
 
+def worker_decode(batches: list[bytes], rounds: int = 3) -> float:
+    """CPU µs for a cluster worker to decode one 500-post batch (the best of `rounds`)."""
+    lines = [line for body in batches for line in body.splitlines(keepends=True)]
+    payloads = [batch.payload for batch in line_batches(lines)]
+    best = float("inf")
+    for _ in range(rounds):
+        cpu = time.process_time()
+        for payload in payloads:
+            decode_lines(split_lines(payload), source="ingest")
+        best = min(best, (time.process_time() - cpu) / len(payloads) * 1e6)
+    return best
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=600_000)
@@ -158,6 +177,11 @@ async def main() -> None:
         f"over {int(buckets[-1][1]) if buckets else 0} batches"
     )
     print("targets            : ≥ 50,000 posts/s, p99 < 1 s")
+    decode_us = worker_decode(batches)
+    print(
+        f"worker decode      : {decode_us:,.0f} µs a 500-post batch "
+        f"({500 / decode_us * 1e6:,.0f} posts/s by CPU time)"
+    )
     record(
         "live",
         {
@@ -167,6 +191,7 @@ async def main() -> None:
             "posts_per_s": round(rate),
             "p50_s": round(p50, 4),
             "p99_s": round(p99, 4),
+            "worker_decode_us_per_500": round(decode_us, 1),
         },
     )
 

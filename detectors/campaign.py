@@ -272,6 +272,9 @@ class CampaignDetector:
         assert self._term_model is not None
         scores, _, stacked = view
         surging = np.ones_like(scores, dtype=bool) if campaign else scores >= CALM_SIGNIFICANCE
+        if not campaign and not surging.any():  # the usual bucket: every term learned as is
+            self._term_model.learn_one(start, stacked)
+            return
         capped = np.minimum(stacked, self._term_model.cap(start, CLIP))
         self._term_model.learn_one(
             start, np.where(np.concatenate((surging, surging)), capped, stacked)

@@ -69,8 +69,16 @@ class LocalDays:
             self._hour, self._offset = hour, delta.total_seconds() if delta else 0.0
         return self._offset
 
+    #: The last bucket start asked for and its slot (class defaults, so checkpoints pickled
+    #: before it load): a close asks each of a playbook's baselines, and every playbook
+    #: shares `UTC_DAYS`, so the same start comes some ten times in a row.
+    _slot_start = math.nan
+    _slot = 0
+
     def slot(self, start: float) -> int:
-        return slot_of(start + self.offset(start))
+        if start != self._slot_start:
+            self._slot_start, self._slot = start, slot_of(start + self.offset(start))
+        return self._slot
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LocalDays) and other.zone == self.zone

@@ -156,12 +156,18 @@ class Novelty:
         """Learn one quiet bucket: its `posts` and how many of them carried each token.
 
         It joins the baseline once it is `hold` seconds older than the newest bucket.
+        Buckets come in time order, so those ready are the oldest held ones.
         """
-        self.held.append((at, posts, dict(tokens)))
-        ready = [entry for entry in self.held if entry[0] <= at - self.hold]
-        self.held = [entry for entry in self.held if entry[0] > at - self.hold]
-        for entry in ready:
-            self._commit(*entry)
+        held = self.held
+        held.append((at, posts, dict(tokens) if tokens else {}))
+        cut, ready = at - self.hold, 0
+        while ready < len(held) and held[ready][0] <= cut:
+            ready += 1
+        if ready:
+            entries = held[:ready]
+            del held[:ready]
+            for entry in entries:
+                self._commit(*entry)
 
     def discard_since(self, at: float) -> None:
         """Forget the held buckets from `at` on: they were a campaign's, found late."""
@@ -172,6 +178,8 @@ class Novelty:
             self.landmark = at
         if (at - self.landmark) / self.half_life > RESCALE_AFTER:
             self._rescale(at)
+        if not posts and not tokens:
+            return  # an empty bucket: adding 0 × its weight would change nothing
         weight = math.pow(2.0, (at - self.landmark) / self.half_life)
         self.posts += posts * weight
         counts = self.counts

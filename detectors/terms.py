@@ -89,7 +89,6 @@ class TermSignificance:
         self._slots = np.zeros((48, terms))
         self._visits = np.zeros(48, dtype=np.int64)
         self.n = 0
-        self._cache: tuple[float, tuple[Floats, Floats, Floats]] | None = None
 
     @property
     def warm(self) -> bool:
@@ -99,10 +98,15 @@ class TermSignificance:
         """Each term's usual count in this hour slot relative to its level (1.0 when unknown)."""
         return self._moments(start)[0]
 
-    def _moments(self, start: float) -> tuple[Floats, Floats, Floats]:
-        """(shape, σ, β) at `start`, computed once per bucket: scoring, capping and learning
-        all need them, and on 50-element arrays numpy's per-call overhead is the cost."""
-        cached = self._cache
+    #: (start, its moments): a class default, so checkpoints pickled with the older
+    #: three-moment cache (always cleared by `learn_one` anyway) load.
+    _at: tuple[float, tuple[Floats, Floats, Floats, Floats, Floats]] | None = None
+
+    def _moments(self, start: float) -> tuple[Floats, Floats, Floats, Floats, Floats]:
+        """(shape, σ, β, μ, σ + β) at `start`, computed once per bucket: scoring, capping and
+        learning all need them, and on 50-element arrays numpy's per-call overhead is the
+        cost (μ = level × shape and σ + β were each computed two or three times a bucket)."""
+        cached = self._at
         if cached is not None and cached[0] == start:
             return cached[1]
         slot = self.days.slot(start)
@@ -117,18 +121,18 @@ class TermSignificance:
             shape = weight * raw + (1 - weight)
         spread = np.sqrt(self._spread)
         beta = np.maximum(self._level - LOWER_QUARTILE_Z * spread, self.noise_floor)
-        moments = (shape, spread * shape, beta)
-        self._cache = (start, moments)
+        sigma = spread * shape
+        moments = (shape, sigma, beta, self._level * shape, sigma + beta)
+        self._at = (start, moments)
         return moments
 
     def expected(self, start: float) -> Floats:
-        expected: Floats = self._level * self.shape(start)
-        return expected
+        return self._moments(start)[3]
 
     def significance(self, start: float, counts: Floats) -> Floats:
         """Each term's raw score, even during warm-up."""
-        shape, sigma, beta = self._moments(start)
-        score: Floats = (counts - np.maximum(self._level * shape, beta)) / (sigma + beta)
+        _, _, beta, expected, scale = self._moments(start)
+        score: Floats = (counts - np.maximum(expected, beta)) / scale
         return score
 
     def score_one(self, start: float, counts: Floats) -> Floats:
@@ -139,8 +143,8 @@ class TermSignificance:
 
     def cap(self, start: float, clip: float) -> Floats:
         """μ + clip·(σ + β): what a surging bucket is learned as, so it hardly moves μ."""
-        shape, sigma, beta = self._moments(start)
-        cap: Floats = self._level * shape + clip * (sigma + beta)
+        _, _, _, expected, scale = self._moments(start)
+        cap: Floats = expected + clip * scale
         return cap
 
     def learn_one(self, start: float, counts: Floats) -> None:
@@ -148,8 +152,8 @@ class TermSignificance:
         if self.n == 0:
             self._level = counts.astype(np.float64)
         else:
-            shape = self._moments(start)[0]
-            deviation = (counts - self._level * shape) / shape
+            shape, _, _, expected, _ = self._moments(start)
+            deviation = (counts - expected) / shape
             self._level += self._alpha * (counts - self._level)
             self._spread += self._alpha * (deviation * deviation - self._spread)
         if self._visits[slot] == 0:
@@ -158,4 +162,4 @@ class TermSignificance:
             self._slots[slot] += self._slot_alpha * (counts - self._slots[slot])
         self._visits[slot] += 1
         self.n += 1
-        self._cache = None
+        self._at = None

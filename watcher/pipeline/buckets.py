@@ -18,6 +18,7 @@ from river.sketch import NUnique
 from detectors.base import BucketStats, TermStats
 from watcher.pipeline.crowd import (
     MAX_EXACT_AUTHORS,
+    NO_AUTHORS,
     AuthorWindow,
     Crowd,
     count_author,
@@ -243,21 +244,47 @@ class History:
     """The last few closed buckets of one playbook, to seed a campaign back to its onset.
 
     It also keeps who posted in the last `window - 1` buckets, so each bucket's stats carry
-    the crowd of the hour up to it (`watcher.pipeline.crowd.AuthorWindow`).
+    the crowd of the hour up to it (`watcher.pipeline.crowd.AuthorWindow`). An empty bucket
+    is kept as its start alone (`push_empty`), and built only if `since` is asked for it:
+    nearly every close of a long replay is an empty one.
     """
 
     def __init__(self, window: int) -> None:
-        self._buckets: deque[Bucket] = deque(maxlen=HISTORY_BUCKETS)
+        self._buckets: deque[Bucket | float] = deque(maxlen=HISTORY_BUCKETS)
         self._hour = AuthorWindow(window - 1)
 
     def push(self, bucket: Bucket) -> None:
         self._buckets.append(bucket)
         self._hour.push(bucket.authors, bucket.posts, bucket.more_authors)
 
+    def push_empty(self, start: float) -> None:
+        """`push` for the empty bucket from `start`."""
+        self._buckets.append(start)
+        self._hour.push(NO_AUTHORS, 0)
+
     def stats_with(self, bucket: Bucket, per_term: bool = False) -> BucketStats:
         """`bucket`'s stats, with the crowd of it and the buckets of the hour before it."""
         hour = self._hour.with_bucket(bucket.authors, bucket.posts, bucket.more_authors)
         return bucket.stats(per_term, hour)  # built once: `dataclasses.replace` cost ~6 µs
 
+    def stats_empty(self, start: float) -> BucketStats:
+        """`stats_with` for the empty bucket from `start`: the same figures, no `Bucket`."""
+        hour = self._hour.crowd()
+        return BucketStats(
+            start,
+            0,
+            0,
+            0.0,
+            effective_authors=0.0,
+            terms={},
+            hour_authors=hour.distinct,
+            hour_top_share=hour.top_share,
+            hour_effective_authors=hour.effective,
+        )
+
     def since(self, onset: float) -> list[Bucket]:
-        return [b for b in self._buckets if b.start >= onset]
+        return [
+            b if isinstance(b, Bucket) else Bucket(b)
+            for b in self._buckets
+            if (b.start if isinstance(b, Bucket) else b) >= onset
+        ]

@@ -29,6 +29,8 @@ MAX_EXACT_AUTHORS = 20_000
 SKETCH_ERROR = 0.02
 #: Window pushes between exact recomputations of Σ c·ln c (float drift stays negligible).
 RESUM_EVERY = 288
+#: An empty bucket's authors, shared by every empty bucket a window holds (never written).
+NO_AUTHORS: Counter[str] = Counter()
 
 
 def new_sketch() -> NUnique:
@@ -155,6 +157,15 @@ class AuthorWindow:
         self._pushes += 1
         if self._pushes % RESUM_EVERY == 0 or not self._counts:
             self._sum = sum(_clogc(n) for n in self._counts.values())
+
+    def crowd(self) -> Crowd:
+        """`with_bucket` for an empty bucket: the crowd of the window alone."""
+        counts, total = self._counts, self._posts
+        top = max(counts.values(), default=0)
+        distinct = len(counts) + union([s for _, _, s in self._parts if s is not None])
+        return Crowd(
+            total, distinct, top / total if total else 0.0, effective_authors(total, self._sum)
+        )
 
     def with_bucket(
         self, authors: Counter[str], posts: int, sketch: NUnique | None = None

