@@ -49,7 +49,7 @@ class WorkerCollector:
         )
         now = time.monotonic()
         for shard, h in sorted(w.held.items()):
-            lag.add_metric([str(shard)], max(0, w.stream_last - h.engine.seq))
+            lag.add_metric([str(shard)], max(0, w.stream_last - h.seq))
             age.add_metric([str(shard)], now - h.committed_at)
         yield lag
         yield age

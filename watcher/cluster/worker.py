@@ -4,8 +4,10 @@ Three tasks: `_keep_leases` renews this worker's presence and shard leases every
 TTL, on its own so that nothing slow delays it; `_keep_balance` takes or gives up shards
 toward a fair share (shards ÷ live workers, rounded up); `_read` follows the posts stream
 from the oldest held shard's position with one ordered consumer, decodes each batch once
-and feeds it to every held shard that has not applied it. Balancing and reading take turns
-under one lock, so a shard never changes hands mid-batch.
+and feeds it to every group of shards that has not applied it: normally one group, one
+engine over all the worker's shards (`shards.ShardGroup`); a shard taken at an older
+checkpoint catches up in a group of its own and joins the other when it reaches it.
+Balancing and reading take turns under one lock, so a shard never changes hands mid-batch.
 
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
 key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then, every
@@ -17,6 +19,9 @@ A worker that cannot renew a lease in time, or whose checkpoint is fenced out, s
 publishes or commits on a lease that may have lapsed: if its own clock says the lease is no
 longer certainly fresh (it was frozen, or too busy), it renews first, and a failed renewal
 stops it before the effect.
+
+Long because its three tasks share the held shards, their groups and the lock that orders
+them; apart, each would reach into the others' state.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
@@ -43,7 +48,7 @@ from watcher.cluster.batches import KIND, SOURCE, split_lines
 from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import Lease, LeaseLost
-from watcher.cluster.shards import ShardEngine, by_shard
+from watcher.cluster.shards import ShardGroup, by_shard
 from watcher.pipeline.decode import decode_lines
 from watcher.pipeline.own import own_handles
 from watcher.playbooks.model import Playbook
@@ -65,13 +70,24 @@ def alert_id(alert: Alert) -> str:
 
 @dataclass
 class Held:
-    """A shard this worker leases: its engine and its checkpoints."""
+    """A shard this worker leases: the group whose engine runs it, and its checkpoints."""
 
+    shard: int
     lease: Lease
-    engine: ShardEngine
+    group: ShardGroup
     checkpoints: ShardCheckpoints
     committed: int = 0  # the sequence of the last committed checkpoint
     committed_at: float = field(default_factory=time.monotonic)  # when (or when taken)
+
+    @property
+    def seq(self) -> int:
+        """The last posts-stream sequence this shard has applied."""
+        return self.group.seq
+
+    @property
+    def late(self) -> int:
+        """Posts this shard's playbooks found late, as one process with only them would."""
+        return self.group.stats_of(self.shard).late
 
 
 @dataclass
@@ -100,10 +116,16 @@ class Worker:
         self._presence = Lease(
             self.stores.leases, f"worker.{self.owner}", self.owner, self.layout.lease_ttl
         )
+        self.groups: list[ShardGroup] = []  # the held shards' engines, one per position
         self._rewind = asyncio.Event()
         self._position = 0  # the last stream sequence the reader handed out
         self._pending = 0  # batches after it, as the server said with that batch
+        self._start = 1  # the sequence the current subscription was asked to start at
         self._first = 0  # the first sequence the current subscription delivered
+        self._halt = asyncio.Event()  # stopping: `stop` was set, or one of the tasks ended
+        #: Engines fed a batch whose alerts are not all published yet: a checkpoint now
+        #: would lose them (the next owner must re-detect them from the last one).
+        self._torn = False
 
     async def run(self, stop: asyncio.Event) -> int:
         """Work until `stop` is set (0: shards checkpointed and released) or a lease is
@@ -116,11 +138,11 @@ class Worker:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(self._keep_leases(stop)),
-                    group.create_task(self._keep_balance(stop)),
-                    group.create_task(self._read(stop)),
+                    group.create_task(self._until_halt(work(self._halt)))
+                    for work in (self._keep_leases, self._keep_balance, self._read)
                 ]
-                await stop.wait()
+                tasks.append(group.create_task(self._until_halt(stop.wait())))
+                await self._halt.wait()
                 for task in tasks:
                     task.cancel()
         except* LeaseLost as group_error:
@@ -133,6 +155,30 @@ class Worker:
                 await self._release(shard)
         await self._presence.release()
         return 0
+
+    def faults(self) -> list[str]:
+        """What keeps this worker from doing its part now, for `/readyz`."""
+        if self._halt.is_set():
+            return ["worker: stopping"]
+        if not self._presence.fresh():
+            return ["lease: this worker's presence is not held or not renewed in time"]
+        return [
+            f"lease: shard {k} is not renewed in time"
+            for k, h in self.held.items()
+            if not h.lease.fresh()
+        ]
+
+    async def _until_halt(self, work: Awaitable[object]) -> None:
+        """Run `work`; when it ends (done, failed or cancelled) every other loop ends too.
+
+        Cancellation alone is not enough: on Python 3.11 a cancel that lands as an inner
+        `wait_for` completes is lost (the task carries on, `cancelling`), and a worker whose
+        lease task had failed kept balancing: taking shards it never read, so a crashed
+        cluster did not settle. Each loop also checks `_halt` at every turn."""
+        try:
+            await work
+        finally:
+            self._halt.set()
 
     # -- ownership -------------------------------------------------------------------------
     async def _keep_leases(self, stop: asyncio.Event) -> None:
@@ -174,7 +220,9 @@ class Worker:
     async def _fair_share(self) -> int:
         try:
             # a set: a key renewed while the listing runs can be listed twice
-            workers = len({k for k in await self.stores.leases.keys() if k.startswith("worker.")})
+            # bounded: nats-py's key listing waits without a timeout for its end marker
+            keys = await asyncio.wait_for(self.stores.leases.keys(), self.layout.lease_ttl)
+            workers = len({k for k in keys if k.startswith("worker.")})
         except NoKeysError:
             workers = 1
         return math.ceil(self.shards / max(workers, 1))
@@ -185,7 +233,7 @@ class Worker:
         # start the search at a per-worker offset, so workers do not race for shard 0
         offset = int(self.owner.encode().hex(), 16) % self.shards
         for step in range(self.shards):
-            if len(self.held) >= fair:
+            if len(self.held) >= fair or self._halt.is_set():
                 break
             shard = (offset + step) % self.shards
             if shard not in self.held:
@@ -197,71 +245,101 @@ class Worker:
             return
         assert lease.epoch is not None
         checkpoints = ShardCheckpoints(self.stores, shard, self.owner, lease.epoch)
-        pointer = await checkpoints.claim()  # fences out every earlier owner first
-        engine = ShardEngine(shard, self._by_shard[shard], self.playbooks)
-        state = await checkpoints.load()
-        if state is not None:
-            engine.seq = decode_state(engine.engine, state)
-        await lease.renew()  # loading took time: trust the lease from now, not from before
-        log.info("took shard %d at sequence %d (epoch %d)", shard, engine.seq, lease.epoch)
-        self.held[shard] = Held(lease, engine, checkpoints, committed=pointer.seq)
-        if engine.seq < self._position:
+        try:
+            pointer = await checkpoints.claim()  # fences out every earlier owner first
+            group = ShardGroup(shard, self._by_shard[shard], self.playbooks)
+            state = await checkpoints.load()
+            if state is not None:
+                decode_state(group, shard, state)
+            await lease.renew()  # loading took time: trust the lease from now, not from before
+        except (NatsError, TimeoutError):  # the broker is away: let another try (or us later)
+            await lease.release()
+            raise
+        log.info(
+            "%s: took shard %d at sequence %d (epoch %d)", self.owner, shard, group.seq, lease.epoch
+        )
+        self.held[shard] = Held(shard, lease, group, checkpoints, committed=pointer.seq)
+        self._join(group)
+        if group.seq < self._position:
             self._rewind.set()  # it must catch up: re-read from its position
+
+    def _join(self, group: ShardGroup) -> None:
+        """Merge `group` into one at the same position, or keep it as a group of its own."""
+        for other in self.groups:
+            if other is not group and other.seq == group.seq:
+                other.adopt(group)
+                for shard in group.members:
+                    self.held[shard].group = other
+                if group in self.groups:
+                    self.groups.remove(group)
+                log.debug("%s: shards %s run in one engine", self.owner, sorted(other.members))
+                return
+        if group not in self.groups:
+            self.groups.append(group)
 
     async def _release(self, shard: int) -> None:
         held = self.held.pop(shard)
         if held.lease.fresh():
             await self._commit(held)
+        held.group.drop(shard)
+        if not held.group.members:
+            self.groups.remove(held.group)
         await held.lease.release()
-        log.info("gave up shard %d at sequence %d", shard, held.engine.seq)
+        log.info("%s: gave up shard %d at sequence %d", self.owner, shard, held.seq)
 
     async def _commit(self, held: Held) -> None:
-        if held.engine.seq == held.committed:
+        if held.seq == held.committed or self._torn:
             return
         await self._ensure_fresh(held.lease)
-        seq = held.engine.seq
+        seq = held.seq
         try:
-            await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
+            await held.checkpoints.commit(seq, encode_state(held.group, held.shard))
         except (NatsError, TimeoutError) as exc:  # the broker is away: commit later
-            log.warning("shard %d: checkpoint at %d not written (%r)", held.engine.shard, seq, exc)
+            log.warning("shard %d: checkpoint at %d not written (%r)", held.shard, seq, exc)
             return
         held.committed = seq
         held.committed_at = time.monotonic()
 
-    @staticmethod
-    async def _ensure_fresh(lease: Lease) -> None:
+    async def _ensure_fresh(self, lease: Lease) -> None:
         """Before an effect: a lease that may have lapsed by our clock (we were frozen, or
         too busy to renew) is renewed first. A successful compare-and-set proves nobody
         took it meanwhile; a failed one raises `LeaseLost` and nothing is published."""
         while not lease.fresh():
+            self._check_halt()
             try:
                 await lease.renew()
             except (NatsError, TimeoutError):  # the leases task stops us once it is too late
                 await asyncio.sleep(RETRY_SECONDS)
 
+    def _check_halt(self) -> None:
+        """In a retry loop: stop retrying once the worker is stopping (see `_until_halt`)."""
+        if self._halt.is_set():
+            raise asyncio.CancelledError
+
     # -- the stream ------------------------------------------------------------------------
     async def _read(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if not self.held:
+            if not self.groups:
                 await asyncio.sleep(IDLE_SECONDS)
                 continue
-            self._rewind.clear()
-            start = min(h.engine.seq for h in self.held.values()) + 1
+            async with self._lock:  # a shard taken from here on is behind `_position`
+                self._rewind.clear()
+                self._start = min(g.seq for g in self.groups) + 1
+                self._position = self._start - 1
+                self._first = 0  # the first sequence this subscription delivers (not known yet)
             try:
                 sub = await self.js.subscribe(
                     self.layout.posts_subject,
                     stream=self.layout.posts_stream,
                     ordered_consumer=True,
                     config=ConsumerConfig(
-                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._start
                     ),
                 )
             except (NatsError, TimeoutError) as exc:  # the broker is away: try again
                 log.warning("cannot follow the posts stream yet (%r)", exc)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            self._position = start - 1
-            self._first = 0  # the first sequence this subscription delivers (not known yet)
             try:
                 await self._follow(sub, stop)
             finally:  # bounded: on a dead connection it must not hold up the stop
@@ -294,33 +372,39 @@ class Worker:
         seq = msg.metadata.sequence.stream
         self._position, self._pending = seq, msg.metadata.num_pending or 0
         self._first = self._first or seq
-        # Only a shard whose next batch this is: one taken meanwhile at an older sequence
-        # waits for the rewind (feeding it this batch would skip the ones between). At the
-        # head of a subscription, batches the stream no longer holds are no gap to wait for.
+        if any(g.seq < self._start - 1 for g in self.groups):
+            self._rewind.set()  # taken behind this subscription's start: re-read for it
+            return
+        # Only a group whose next batch this is. At the head of a subscription, batches the
+        # stream no longer holds are no gap to wait for.
         targets = [
-            h
-            for h in self.held.values()
-            if h.engine.seq == seq - 1 or (h.engine.seq < seq - 1 and seq == self._first)
+            g for g in self.groups if g.seq == seq - 1 or (seq == self._first and g.seq < seq)
         ]
         if not targets:
             return
         headers = msg.headers or {}
         alerts: list[Alert] = []
+        self._torn = True
         if headers.get(KIND, "posts") == "flush":
-            for held in targets:
-                alerts.extend(held.engine.flush(seq))
+            for group in targets:
+                alerts.extend(group.flush(seq))
         else:
-            busy = [h for h in targets if not h.engine.idle]
+            busy = [g for g in targets if not g.idle]
             batch = decode_lines(
                 split_lines(msg.data) if busy else [], source=headers.get(SOURCE, ""), own=self._own
             )
-            for held in targets:
-                alerts.extend(held.engine.feed(seq, batch))
+            for group in targets:
+                alerts.extend(group.feed(seq, batch))
+        fed = [h for h in self.held.values() if h.group in targets]
         if alerts:
-            for held in targets:
+            for held in fed:
                 await self._ensure_fresh(held.lease)
         await self._publish(alerts)
-        for held in targets:
+        self._torn = False
+        for group in targets:
+            if group in self.groups:  # not already merged into another target
+                self._join(group)  # caught up with another group: one engine from now on
+        for held in fed:
             if headers.get(KIND) == "flush" or seq - held.committed >= self.checkpoint_batches:
                 await self._commit(held)
 
@@ -341,6 +425,7 @@ class Worker:
                     break
                 except (NatsError, TimeoutError) as exc:  # a retry has the same id
                     log.warning("alert %s not acked yet (%r); retrying", alert_id(alert), exc)
+                    self._check_halt()
                     await asyncio.sleep(RETRY_SECONDS)
             self.emitted += 1
             self.published += not ack.duplicate

@@ -23,11 +23,6 @@ from watcher.cluster.ingest import publish_batch
 from watcher.cluster.layout import Layout
 from watcher.playbooks.model import check_playbooks
 
-# Real processes killed, frozen and cut off on a shared 2-core machine: under load these have
-# failed to settle in time now and then (the kill -9 test about 1 run in 3 on 2026-12-03),
-# cause not yet found. Rerun up to twice until it is found and fixed (issue 15).
-pytestmark = pytest.mark.flaky(reruns=2)
-
 
 def test_a_rerun_of_ingest_publishes_nothing_twice(
     nats_server: NatsServer, cluster_name: str, posts_file: Path, capsys: pytest.CaptureFixture[str]
