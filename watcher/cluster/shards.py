@@ -58,12 +58,14 @@ class ShardGroup:
     """One engine over the playbooks of the shards at one stream position, and that
     position (the last posts-stream sequence applied)."""
 
-    def __init__(self, shard: int, playbooks: Sequence[Playbook], everyone: Sequence[Playbook]):
+    def __init__(
+        self, members: dict[int, Sequence[Playbook]], everyone: Sequence[Playbook]
+    ) -> None:
         self.everyone = tuple(everyone)
-        self.engine = Engine(playbooks)
+        self.engine = Engine([p for playbooks in members.values() for p in playbooks])
         self.engine.own_handles = own_handles(everyone)  # as the single process remembers
-        self.members: dict[int, frozenset[str]] = {shard: frozenset(p.name for p in playbooks)}
-        self.alerts: dict[int, dict[str, int]] = {shard: {"new": 0, "update": 0}}
+        self.members = {k: frozenset(p.name for p in pbs) for k, pbs in members.items()}
+        self.alerts: dict[int, dict[str, int]] = {k: {"new": 0, "update": 0} for k in members}
         self.seq = 0
 
     @property
@@ -110,19 +112,19 @@ class ShardGroup:
         self.members.update(other.members)
         self.alerts.update(other.alerts)
 
-    def drop(self, shard: int) -> None:
-        """Stop running `shard`'s playbooks (given up: its checkpoint is written first)."""
-        names = self.members.pop(shard)
-        alerts = self.alerts.pop(shard)
+    def drop(self, shards: Sequence[int]) -> None:
+        """Stop running `shards`' playbooks (given up: their checkpoints are written first)."""
+        names = frozenset().union(*(self.members.pop(k) for k in shards))
+        stats = self.engine.stats
+        for shard in shards:
+            for kind, n in self.alerts.pop(shard).items():
+                stats.alerts[kind] -= n
         self.engine.replace_playbooks([p for p in self.engine.playbooks if p.name not in names])
         self.engine.own_handles = own_handles(self.everyone)
-        stats = self.engine.stats
         stats.late -= sum(stats.late_by.pop(name, 0) for name in names)
         for name in names:
             stats.matched.pop(name, None)
             stats.own_voice.pop(name, None)
-        for kind, n in alerts.items():
-            stats.alerts[kind] -= n
 
     def stats_of(self, shard: int) -> EngineStats:
         """The engine's counters as one shard's engine alone would have counted them: its
@@ -141,6 +143,19 @@ class ShardGroup:
         )
 
     def restored(self, shard: int, stats: EngineStats) -> None:
-        """After loading `shard`'s checkpoint into this (one-shard) group: its counters."""
-        self.engine.stats = stats
+        """After loading `shard`'s checkpoint into this group: add its counters (the
+        stream's own, received and the like, are the same in every shard's)."""
+        mine = self.engine.stats
+        names = self.members[shard]
+        mine.received, mine.malformed = stats.received, stats.malformed
+        mine.refused, mine.last_error = dict(stats.refused), stats.last_error
+        for counts, more in (
+            (mine.matched, stats.matched),
+            (mine.own_voice, stats.own_voice),
+            (mine.late_by, stats.late_by),
+        ):
+            counts.update((n, c) for n, c in more.items() if n in names)
+        mine.late += sum(c for n, c in stats.late_by.items() if n in names)
+        for kind, n in stats.alerts.items():
+            mine.alerts[kind] = mine.alerts.get(kind, 0) + n
         self.alerts[shard] = dict(stats.alerts)

@@ -13,6 +13,7 @@ import pytest
 from tests.watcher.cluster.harness import (
     ingest,
     lines_of,
+    scrape,
     settle,
     start_deliver,
     start_worker,
@@ -21,6 +22,7 @@ from tests.watcher.cluster.harness import (
 from tests.watcher.cluster.natsd import NatsServer
 from tests.watcher.cluster.proxy import Proxy
 from watcher.cluster.layout import Layout
+from watcher.cluster.metrics import WorkerCollector
 from watcher.cluster.shards import by_shard
 from watcher.cluster.worker import EXIT_LOST
 from watcher.pipeline.engine import Engine
@@ -79,6 +81,9 @@ async def test_a_worker_cut_off_stops_within_its_lease_and_another_takes_over(
     cut_at = loop.time()
     assert await cut_off.task == EXIT_LOST
     stopped_after = loop.time() - cut_at
+    cut = await scrape(WorkerCollector(cut_off.worker), cut_off.worker.faults)
+    assert cut.ready == 503  # /readyz says why it no longer works
+    assert cut.faults == ["worker: stopping"]
     heir = await start_worker(nats_server.url, layout, playbooks, "heir")
     await ingest(nats_server.url, layout, posts_file)
     await settle(nats_server.url, layout)

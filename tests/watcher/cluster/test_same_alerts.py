@@ -13,6 +13,7 @@ from tests.watcher.cluster.harness import (
     ingest,
     lines_of,
     outbox_rows,
+    scrape,
     settle,
     start_deliver,
     start_worker,
@@ -20,7 +21,7 @@ from tests.watcher.cluster.harness import (
 from tests.watcher.cluster.natsd import NatsServer
 from watcher.cli import main
 from watcher.cluster.layout import Layout
-from watcher.cluster.metrics import WorkerCollector
+from watcher.cluster.metrics import DelivererCollector, WorkerCollector
 from watcher.cluster.shards import by_shard
 from watcher.playbooks.model import check_playbooks
 
@@ -57,19 +58,17 @@ async def test_cluster_alerts_equal_replay(
     published = await ingest(url, layout, posts_file)
     assert published.posts == len(lines_of(posts_file))
     await settle(url, layout)
-    scraped = [
-        {
-            (m.name, s.labels.get("shard", "")): s.value
-            for m in WorkerCollector(r.worker).collect()
-            for s in m.samples
-        }
-        for r in running
-    ]
-    assert sum(one[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
+    scraped = [await scrape(WorkerCollector(r.worker), r.worker.faults) for r in running]
+    assert [one.ready for one in scraped] == [200] * workers, [one.faults for one in scraped]
+    assert sum(one.samples[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
     lags = [
-        v for one in scraped for (name, _), v in one.items() if name.endswith("shard_lag_batches")
+        v for one in scraped for (name, _), v in one.samples.items() if name.endswith("lag_batches")
     ]
     assert lags == [0] * 8  # every shard has applied the whole stream
+    delivered = await scrape(DelivererCollector(delivering.deliverer), delivering.deliverer.faults)
+    assert delivered.ready == 200
+    assert delivered.samples[("groundswell_cluster_leases_held", "")] == 1
+    assert delivered.samples[("groundswell_cluster_alerts_delivered_total", "")] == len(replayed)
     codes = await asyncio.gather(*(r.halt() for r in running))
     await delivering.halt()
     assert codes == [0] * workers
