@@ -3,6 +3,7 @@ an older sequence changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from watcher.cluster.batches import line_batches
 from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.ingest import publish_batch
 from watcher.cluster.layout import Layout
-from watcher.playbooks.model import check_playbooks
+from watcher.playbooks.model import Playbook
 
 
 def test_a_rerun_of_ingest_publishes_nothing_twice(
@@ -58,14 +59,12 @@ async def test_republished_batches_are_duplicates(
 
 async def test_reading_again_from_the_start_changes_nothing(
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     url = nats_server.url
     delivering = await start_deliver(url, layout, playbooks, tmp_path)
     worker = await start_worker(url, layout, playbooks, "first")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from tests.watcher.cluster.processes import spawn_worker
 from watcher.cluster.layout import Layout
 from watcher.cluster.worker import EXIT_LOST
 from watcher.pipeline.engine import Engine
-from watcher.playbooks.model import check_playbooks
+from watcher.playbooks.model import Playbook
 
 TTL = 3.0
 
@@ -53,13 +53,13 @@ async def wait_exit(process: subprocess.Popen[bytes]) -> int:
 async def test_workers_killed_at_several_points_give_the_same_alerts_and_slack_messages(
     nats_server: NatsServer,
     cluster_name: str,
+    layout: Layout,
     posts_file: Path,
     playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
-    layout = Layout(name=cluster_name, lease_ttl=TTL)
     url = nats_server.url
     nc, stores = await stores_for(url, layout)
     js = nc.jetstream()
@@ -117,13 +117,13 @@ async def test_workers_killed_at_several_points_give_the_same_alerts_and_slack_m
 async def test_a_zombie_worker_stops_itself_and_publishes_nothing(
     nats_server: NatsServer,
     cluster_name: str,
+    layout: Layout,
     posts_file: Path,
     playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
-    layout = Layout(name=cluster_name, lease_ttl=TTL)
     url = nats_server.url
     nc, stores = await stores_for(url, layout)
     delivering = await start_deliver(url, layout, playbooks, tmp_path)

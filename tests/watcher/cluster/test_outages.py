@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -26,16 +27,15 @@ from watcher.cluster.metrics import WorkerCollector
 from watcher.cluster.shards import by_shard
 from watcher.cluster.worker import EXIT_LOST
 from watcher.pipeline.engine import Engine
-from watcher.playbooks.model import check_playbooks
+from watcher.playbooks.model import Playbook
 
 
 @pytest.mark.slow
 async def test_a_broker_restart_mid_run_loses_nothing(
-    tmp_path: Path, posts_file: Path, playbooks_dir: Path, replayed: list[bytes]
+    tmp_path: Path, posts_file: Path, playbooks: Sequence[Playbook], replayed: list[bytes]
 ) -> None:
     server = NatsServer(tmp_path / "nats")  # our own: this test stops it
     server.start()
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     layout = Layout(name="restart", lease_ttl=6.0)
     url = server.url
     try:
@@ -63,11 +63,10 @@ async def test_a_worker_cut_off_stops_within_its_lease_and_another_takes_over(
     nats_server: NatsServer,
     cluster_name: str,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     layout = Layout(name=cluster_name, lease_ttl=2.0)
     proxy = Proxy(nats_server.port)
     await proxy.start()
@@ -116,12 +115,11 @@ def shuffled(posts: Path, out: Path) -> Path:
 
 async def test_late_posts_are_counted_per_shard_as_the_single_process_counts_them(
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     posts = shuffled(posts_file, tmp_path / "late.ndjson")
     single = Engine(playbooks)
     single.feed_lines(lines_of(posts), source="replay")
@@ -130,7 +128,6 @@ async def test_late_posts_are_counted_per_shard_as_the_single_process_counts_the
     late = single.stats.late_by  # per playbook; a shard's are its playbooks' own
     expected = [sum(late.get(p.name, 0) for p in mine) for mine in by_shard(playbooks, 8)]
     assert sum(expected) == single.stats.late
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     workers = [await start_worker(nats_server.url, layout, playbooks, f"w{n}") for n in range(2)]
     await ingest(nats_server.url, layout, posts)
     await settle(nats_server.url, layout, deliverer=False)

@@ -4,6 +4,7 @@ workers over 8 shards, and the same outbox rows."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from watcher.cli import main
 from watcher.cluster.layout import Layout
 from watcher.cluster.metrics import DelivererCollector, WorkerCollector
 from watcher.cluster.shards import by_shard
-from watcher.playbooks.model import check_playbooks
+from watcher.playbooks.model import Playbook
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +43,14 @@ def replay_outbox(
 async def test_cluster_alerts_equal_replay(
     workers: int,
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     replay_outbox: list[tuple[object, ...]],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     assert sum(1 for shard in by_shard(playbooks, 8) if shard) >= 3  # really spread out
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     url = nats_server.url
     running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(workers)]
     delivering = await start_deliver(url, layout, playbooks, tmp_path)
