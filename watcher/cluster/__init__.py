@@ -5,7 +5,7 @@
 `ingest` (a recorded file into the posts stream, resumable from its cursor), `leases`
 (shard and presence leases in KV, renewed by compare-and-set), `checkpoints` (engine state
 in the Object Store behind a fenced pointer), `shards` (playbook → shard, one engine per
-leased shard), `worker` (takes shards as leases allow and publishes their alerts),
+worker over its shards), `worker` (takes shards as leases allow and publishes their alerts),
 `deliver` (the alerts stream into the outbox and `--alerts-out`), `metrics` (a worker's
 leases, shard lag and checkpoint age for Prometheus).
 """

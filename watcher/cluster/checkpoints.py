@@ -1,7 +1,7 @@
 """A shard's engine state in the Object Store, behind a pointer in KV that fences zombies.
 
-The state of a shard's engine (the same `watcher.service.checkpoint.Snapshot` the single
-process keeps in SQLite, plus its counters and the stream sequence it has applied) can be
+A shard's state (its playbooks' part of the same `watcher.service.checkpoint.Snapshot` the
+single process keeps in SQLite, plus its counters and the stream sequence applied) can be
 far over KV's 1 MiB value cap, so it goes to the Object Store under a name that carries the
 owner's epoch and the sequence; a checkpoint is *committed* only when the pointer key
 `checkpoint.shard-K` in the state bucket is moved to it by `update(last=revision)`.
@@ -24,14 +24,13 @@ from nats.js.object_store import ObjectStore
 
 from watcher.cluster.layout import Stores
 from watcher.cluster.leases import LeaseLost
-from watcher.pipeline.engine import Engine, EngineStats
+from watcher.cluster.shards import ShardGroup
+from watcher.pipeline.engine import EngineStats
 from watcher.service.checkpoint import Snapshot, restore, snapshot
 
 __all__ = ["FORMAT", "Pointer", "ShardCheckpoints", "decode_state", "encode_state"]
 
 log = logging.getLogger("groundswell.cluster")
-
-FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +53,29 @@ class Pointer:
         return cls(int(raw["epoch"]), str(raw["owner"]), raw["object"], int(raw["seq"]))
 
 
-def encode_state(engine: Engine, seq: int) -> bytes:
-    """The engine's detection state and counters after stream sequence `seq`."""
-    return pickle.dumps((FORMAT, seq, snapshot(engine), engine.stats), pickle.HIGHEST_PROTOCOL)
+#: 2: a shard's part of a worker's one engine, with its playbooks' own late counts
+FORMAT = 2
 
 
-def decode_state(engine: Engine, data: bytes) -> int:
-    """Load what `encode_state` wrote into a fresh engine; the sequence it had applied."""
+def encode_state(group: ShardGroup, shard: int) -> bytes:
+    """Shard `shard`'s part of the group's engine (its playbooks' runtimes, the engine's
+    watermark and own-post ids) and its counters, after the group's stream position."""
+    snap = snapshot(group.engine, group.members[shard])
+    return pickle.dumps((FORMAT, group.seq, snap, group.stats_of(shard)), pickle.HIGHEST_PROTOCOL)
+
+
+def decode_state(group: ShardGroup, shard: int, data: bytes) -> None:
+    """Load what `encode_state` wrote into a fresh one-shard group, and its position."""
     version, seq, snap, stats = pickle.loads(data)  # noqa: S301 (our own cluster's objects)
-    if version != FORMAT or not isinstance(snap, Snapshot) or not isinstance(stats, EngineStats):
-        raise ValueError(f"checkpoint format {version!r}, this version reads {FORMAT}")
-    restore(engine, snap)
-    engine.stats = stats
-    return int(seq)
+    if version not in (1, FORMAT) or not isinstance(snap, Snapshot):
+        raise ValueError(f"checkpoint format {version!r}, this version reads 1 and {FORMAT}")
+    if not isinstance(stats, EngineStats):
+        raise ValueError(f"checkpoint counters of type {type(stats).__name__}")
+    if version == 1:  # one engine per shard, which counted late posts for the shard only
+        stats.late_by = {}
+    restore(group.engine, snap)
+    group.restored(shard, stats)
+    group.seq = int(seq)
 
 
 class ShardCheckpoints:
@@ -83,27 +92,40 @@ class ShardCheckpoints:
 
     async def claim(self) -> Pointer:
         """Fence out every earlier owner: rewrite the pointer with our epoch. Returns it
-        (with the last committed state's object and sequence); `LeaseLost` if another
-        process moved it meanwhile."""
+        (with the last committed state's object and sequence); `LeaseLost` if a newer
+        epoch holds it.
+
+        The previous owner's last commit can land between our read and our write (it
+        checked its lease before a slow Object Store put, and the lease lapsed meanwhile):
+        that is no reason to give up, since its epoch is older than ours. Read again and
+        retry; its later writes fail their compare-and-set against ours."""
         kv = self.stores.state
-        try:
-            entry = await kv.get(self.key)
-        except KeyNotFoundError:
-            entry = None
-        old = Pointer.decode(entry.value) if entry is not None and entry.value else None
-        if old is not None and old.epoch > self.epoch:
-            raise LeaseLost(f"shard {self.shard}: epoch {old.epoch} owns it, ours is {self.epoch}")
-        mine = Pointer(self.epoch, self.owner, old.object if old else None, old.seq if old else 0)
-        try:
-            if entry is None:
-                self.revision = await kv.create(self.key, mine.encode())
-            else:
-                assert entry.revision is not None
-                self.revision = await kv.update(self.key, mine.encode(), last=entry.revision)
-        except KeyWrongLastSequenceError:
-            raise LeaseLost(f"shard {self.shard}: its checkpoint pointer moved") from None
-        self.pointer = mine
-        return mine
+        while True:
+            try:
+                entry = await kv.get(self.key)
+            except KeyNotFoundError:
+                entry = None
+            old = Pointer.decode(entry.value) if entry is not None and entry.value else None
+            if old is not None and old.epoch > self.epoch:
+                raise LeaseLost(
+                    f"shard {self.shard}: epoch {old.epoch} owns it, ours is {self.epoch}"
+                )
+            mine = Pointer(
+                self.epoch, self.owner, old.object if old else None, old.seq if old else 0
+            )
+            try:
+                if entry is None:
+                    self.revision = await kv.create(self.key, mine.encode())
+                else:
+                    assert entry.revision is not None
+                    self.revision = await kv.update(self.key, mine.encode(), last=entry.revision)
+            except KeyWrongLastSequenceError:
+                log.info(
+                    "shard %d: its checkpoint pointer moved under the claim; again", self.shard
+                )
+                continue
+            self.pointer = mine
+            return mine
 
     async def load(self) -> bytes | None:
         """The committed state's bytes, or None when there is none."""

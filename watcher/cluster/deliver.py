@@ -12,6 +12,7 @@ by `Nats-Msg-Id` within its (day-long) dedup window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import BinaryIO
@@ -85,12 +86,26 @@ class Deliverer:
         self.alerts_out = alerts_out
         self.lease = Lease(stores.leases, "deliver", owner, layout.lease_ttl)
         self.delivered = 0
+        self.lag = 0  # alerts in the stream after the last fetched
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not await self.lease.acquire():  # a standby: take over when the owner stops
-            if stop.is_set():
-                return
-            await asyncio.sleep(self.layout.lease_ttl / 4)
+        """Deliver while holding the lease, stand by while another process does, until
+        `stop`. A lost lease (another process took over after we could not renew in time)
+        sends this one back to standby rather than stopping it."""
+        while not stop.is_set():
+            if not await self.lease.acquire():  # a standby: take over when the owner stops
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.layout.lease_ttl / 4)
+                continue
+            log.info("deliver: delivering (lease epoch %s)", self.lease.epoch)
+            try:
+                await self._deliver(stop)
+            except LeaseLost as exc:
+                log.warning("deliver: %s; standing by", exc)
+            finally:
+                await self.lease.release()
+
+    async def _deliver(self, stop: asyncio.Event) -> None:
         name = f"{self.layout.name}-deliver"
         sub = await self.js.pull_subscribe(
             self.layout.alerts_subject,
@@ -103,27 +118,50 @@ class Deliverer:
                 ack_wait=ACK_WAIT,
             ),
         )
+        lost = asyncio.Event()  # the renewals gave up: stop delivering at the next step
+        renewals = asyncio.create_task(self._keep_lease(stop, lost))
         try:
-            while not stop.is_set():
+            while not (stop.is_set() or lost.is_set()):
                 try:
                     await self._step(sub)
-                except (TimeoutError, NatsError) as exc:  # the broker is away; unacked
-                    # alerts come again, and adding them again adds nothing
-                    if not self.lease.fresh():
-                        raise LeaseLost(f"deliver: cannot renew in time ({exc!r})") from None
-                    continue
+                except (TimeoutError, NatsError):  # none yet, or the broker is away: unacked
+                    continue  # alerts come again, and adding them again adds nothing
                 if self.dispatcher is not None:
                     await self.dispatcher.drain()
         finally:
-            await self.lease.release()
+            renewals.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewals
+        if lost.is_set() and not stop.is_set():
+            raise LeaseLost("deliver: lease not renewed in time; another process delivers")
+
+    async def _keep_lease(self, stop: asyncio.Event, lost: asyncio.Event) -> None:
+        """Renew every quarter TTL in a task of its own, so a slow responder cannot make
+        the lease lapse; set `lost` when it is lost or cannot be renewed in time."""
+        beat = self.layout.lease_ttl / 4
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(self.lease.renew(), beat)
+                except (NatsError, TimeoutError):
+                    if not self.lease.fresh():
+                        return
+                await asyncio.sleep(beat)
+        except LeaseLost:
+            return
+        finally:
+            lost.set()
 
     async def _step(self, sub: JetStreamContext.PullSubscription) -> None:
-        if self.lease.due():
-            await self.lease.renew()
-        msgs = await sub.fetch(FETCH, timeout=0.5)
+        try:
+            msgs = await sub.fetch(FETCH, timeout=0.5)
+        except TimeoutError:
+            self.lag = 0
+            raise
         alerts = [decode(m.data) for m in msgs]
-        if not self.lease.fresh():
-            raise LeaseLost("deliver: lease not fresh; another process delivers")
+        self.lag = (msgs[-1].metadata.num_pending or 0) if msgs else 0
+        if not self.lease.fresh():  # it may have lapsed: write nothing, ack nothing
+            raise LeaseLost("deliver: lease not fresh; another process may deliver")
         if self.alerts_out is not None:
             self.alerts_out.write(alerts)
         if self.dispatcher is not None:
@@ -131,3 +169,10 @@ class Deliverer:
         for msg in msgs:
             await msg.ack_sync()
         self.delivered += len(alerts)
+
+    def faults(self) -> list[str]:
+        """What keeps it from delivering now: a held lease it cannot renew in time (a
+        standby without the lease is ready: it takes over when the owner stops)."""
+        if self.lease.held and not self.lease.fresh():
+            return ["lease: the delivery lease is not renewed in time"]
+        return []

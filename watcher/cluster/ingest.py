@@ -51,6 +51,8 @@ class Published:
     duplicates: int = 0  # batches the server already had (same Nats-Msg-Id)
     skipped_lines: int = 0  # lines before the cursor, published by an earlier run
     oversized: int = 0  # lines over the message size: counted and left out
+    cursor: int = 0  # the last line the server acknowledged
+    leased: bool = False  # whether this run holds the source's lease now
 
 
 def cursor_key(spec: str) -> str:
@@ -77,13 +79,21 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 
 async def publish_file(
-    js: JetStreamContext, layout: Layout, stores: Stores, spec: str, path: Path, owner: str
+    js: JetStreamContext,
+    layout: Layout,
+    stores: Stores,
+    spec: str,
+    path: Path,
+    owner: str,
+    out: Published | None = None,
 ) -> Published:
-    """Publish the file at `path` as source `spec`, from its cursor on, then a flush."""
+    """Publish the file at `path` as source `spec`, from its cursor on, then a flush;
+    counted in `out` as it goes (for metrics)."""
     lease = Lease(stores.leases, "ingest." + cursor_key(spec)[7:], owner, layout.lease_ttl)
     if not await lease.acquire():
         raise IngestError(f"{spec}: another ingest of this source is running; wait for it")
-    out = Published()
+    out = out if out is not None else Published()
+    out.leased = True
     key = cursor_key(spec)
     try:
         try:
@@ -91,7 +101,7 @@ async def publish_file(
             done = int(entry.value or b"0")
         except KeyNotFoundError:
             done = 0
-        last = done
+        last = out.cursor = done
         for batch in line_batches(_lines(path)):
             if batch.last <= done:
                 out.skipped_lines += len(batch.lines)
@@ -104,7 +114,7 @@ async def publish_file(
                 out.posts += len(batch.lines)
             else:
                 out.duplicates += 1
-            last = batch.last
+            last = out.cursor = batch.last
             if out.batches % 50 == 0 or not lease.fresh():
                 await lease.renew()  # also proves we still own the source
                 await stores.state.put(key, str(last).encode())
@@ -118,4 +128,5 @@ async def publish_file(
         await stores.state.put(key, str(last).encode())
     finally:
         await lease.release()
+        out.leased = False
     return out

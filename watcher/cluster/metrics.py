@@ -1,42 +1,74 @@
-"""A worker's metrics, read live at scrape: leases held, shard lag, checkpoint age.
+"""A cluster process's metrics and readiness: leases held, shard lag, checkpoint age.
 
-`groundswell worker --metrics-port PORT` serves them (Prometheus text format, any path) on
-its own port, as every cluster process is its own scrape target:
+`groundswell worker|deliver|ingest --metrics-port PORT` serves `/metrics` (Prometheus text
+format), `/healthz` and `/readyz` on their own port, as every cluster process is its own
+scrape target. Everything is read from the process's state at scrape; nothing is counted
+on the hot path.
 
-- `groundswell_cluster_leases_held` (gauge): shards this worker holds;
-- `groundswell_cluster_shard_lag_batches{shard}` (gauge): batches in the posts stream the
-  shard has not applied yet;
-- `groundswell_cluster_checkpoint_age_seconds{shard}` (gauge): since its last commit;
-- `groundswell_cluster_alerts_emitted_total` / `_stored_total` (counters): alerts published,
-  and those the server stored (the rest were re-emissions it dropped as duplicates).
+- every role: `groundswell_cluster_leases_held` (gauge): shards, the delivery lease or the
+  source's lease this process holds;
+- worker: `groundswell_cluster_shard_lag_batches{shard}` (batches in the posts stream the
+  shard has not applied yet), `groundswell_cluster_checkpoint_age_seconds{shard}` (since
+  its last commit), `groundswell_cluster_alerts_emitted_total` / `_stored_total` (alerts
+  published, and those the server stored: the rest were re-emissions it dropped);
+- deliver: `groundswell_cluster_alerts_delivered_total`, and
+  `groundswell_cluster_deliver_lag_alerts` (alerts in the stream after the last fetched);
+- ingest: `groundswell_cluster_posts_published_total`, `_batches_published_total`,
+  `_duplicate_batches_total` and `groundswell_cluster_ingest_cursor_line`.
+
+`/readyz` answers 503 with the reasons while the broker is away or a lease the process
+works under is not certainly fresh (see `faults`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, start_http_server
+from aiohttp import web
+from nats.aio.client import Client
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from watcher.http.app import create_cluster_app
 
 if TYPE_CHECKING:
+    from watcher.cluster.deliver import Deliverer
+    from watcher.cluster.ingest import Published
     from watcher.cluster.worker import Worker
 
-__all__ = ["WorkerCollector", "serve_metrics"]
+__all__ = [
+    "DelivererCollector",
+    "IngestCollector",
+    "WorkerCollector",
+    "broker_faults",
+    "serve",
+]
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    metric = GaugeMetricFamily(name, doc)
+    metric.add_metric([], value)
+    return metric
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    metric = CounterMetricFamily(name, doc)
+    metric.add_metric([], value)
+    return metric
 
 
 class WorkerCollector:
-    """Reads the worker's state at each scrape; nothing is counted on the hot path."""
+    """A worker's leases, shard lag and checkpoint age, and the alerts it published."""
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
 
     def collect(self) -> Iterator[Metric]:
         w = self.worker
-        held = GaugeMetricFamily("groundswell_cluster_leases_held", "Shards this worker holds.")
-        held.add_metric([], len(w.held))
-        yield held
+        yield _gauge("groundswell_cluster_leases_held", "Leases this process holds.", len(w.held))
         lag = GaugeMetricFamily(
             "groundswell_cluster_shard_lag_batches",
             "Batches in the posts stream the shard has not applied yet.",
@@ -49,25 +81,82 @@ class WorkerCollector:
         )
         now = time.monotonic()
         for shard, h in sorted(w.held.items()):
-            lag.add_metric([str(shard)], max(0, w.stream_last - h.engine.seq))
+            lag.add_metric([str(shard)], max(0, w.stream_last - h.seq))
             age.add_metric([str(shard)], now - h.committed_at)
         yield lag
         yield age
-        emitted = CounterMetricFamily(
-            "groundswell_cluster_alerts_emitted", "Alerts published, re-emissions included."
+        yield _counter(
+            "groundswell_cluster_alerts_emitted",
+            "Alerts published, re-emissions included.",
+            w.emitted,
         )
-        emitted.add_metric([], w.emitted)
-        yield emitted
-        stored = CounterMetricFamily(
-            "groundswell_cluster_alerts_stored", "Alerts the server stored (not duplicates)."
+        yield _counter(
+            "groundswell_cluster_alerts_stored",
+            "Alerts the server stored (not duplicates).",
+            w.published,
         )
-        stored.add_metric([], w.published)
-        yield stored
 
 
-def serve_metrics(worker: Worker, port: int, host: str = "127.0.0.1") -> CollectorRegistry:
-    """Serve the worker's metrics on `host:port` (a daemon thread of prometheus_client)."""
+class DelivererCollector:
+    """The delivery lease, and the alerts moved into the outbox and still to fetch."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
+
+    def collect(self) -> Iterator[Metric]:
+        d = self.deliverer
+        yield _gauge(
+            "groundswell_cluster_leases_held", "Leases this process holds.", int(d.lease.held)
+        )
+        yield _counter(
+            "groundswell_cluster_alerts_delivered",
+            "Alerts moved from the stream into the outbox and acked.",
+            d.delivered,
+        )
+        yield _gauge(
+            "groundswell_cluster_deliver_lag_alerts",
+            "Alerts in the alerts stream after the last one fetched.",
+            d.lag,
+        )
+
+
+class IngestCollector:
+    """The source's lease, what was published, and the source's cursor."""
+
+    def __init__(self, published: Published) -> None:
+        self.published = published
+
+    def collect(self) -> Iterator[Metric]:
+        p = self.published
+        yield _gauge("groundswell_cluster_leases_held", "Leases this process holds.", int(p.leased))
+        yield _counter("groundswell_cluster_posts_published", "Posts the server stored.", p.posts)
+        yield _counter(
+            "groundswell_cluster_batches_published", "Batches the server stored.", p.batches
+        )
+        yield _counter(
+            "groundswell_cluster_duplicate_batches",
+            "Batches the server already had (the same Nats-Msg-Id).",
+            p.duplicates,
+        )
+        yield _gauge(
+            "groundswell_cluster_ingest_cursor_line",
+            "The last line of the source acknowledged by the server.",
+            p.cursor,
+        )
+
+
+def broker_faults(nc: Client) -> list[str]:
+    return [] if nc.is_connected else ["broker: not connected (reconnecting)"]
+
+
+async def serve(
+    collector: Collector, faults: Callable[[], Sequence[str]], host: str, port: int
+) -> web.AppRunner:
+    """Serve `/metrics` (from `collector`), `/healthz` and `/readyz` on `host:port` in this
+    event loop; the caller cleans the runner up."""
     registry = CollectorRegistry()
-    registry.register(WorkerCollector(worker))
-    start_http_server(port, addr=host, registry=registry)
-    return registry
+    registry.register(collector)
+    runner = web.AppRunner(create_cluster_app(registry, faults))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -4,19 +4,27 @@ Three tasks: `_keep_leases` renews this worker's presence and shard leases every
 TTL, on its own so that nothing slow delays it; `_keep_balance` takes or gives up shards
 toward a fair share (shards ÷ live workers, rounded up); `_read` follows the posts stream
 from the oldest held shard's position with one ordered consumer, decodes each batch once
-and feeds it to every held shard that has not applied it. Balancing and reading take turns
-under one lock, so a shard never changes hands mid-batch.
+and feeds it to every group of shards that has not applied it: normally one group, one
+engine over all the worker's shards (`shards.ShardGroup`); a shard taken at an older
+checkpoint catches up in a group of its own and joins the other when it reaches it.
+Balancing and reading take turns under one lock, so a shard never changes hands mid-batch.
 
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
-key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then, every
-`checkpoint_batches` batches, when the stream goes idle and at a flush, commit each shard's
-checkpoint. A crash anywhere re-runs from the last checkpoint and re-emits the same alerts.
+key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then commit
+each shard's checkpoint at a flush, and every `checkpoint_batches` batches or when the
+stream goes idle once `checkpoint_seconds` have passed since the last: pickling every
+runtime costs ~1.6 s per full checkpoint at 1,000 playbooks, so a trickling stream must not
+trigger one per pause. A crash anywhere re-runs from the last checkpoint and re-emits the
+same alerts.
 
 A worker that cannot renew a lease in time, or whose checkpoint is fenced out, stops itself
 (exit status 3): another worker takes its shards from their last checkpoint. It never
 publishes or commits on a lease that may have lapsed: if its own clock says the lease is no
 longer certainly fresh (it was frozen, or too busy), it renews first, and a failed renewal
 stops it before the effect.
+
+Long because its three tasks share the held shards, their groups and the lock that orders
+them; apart, each would reach into the others' state.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
@@ -43,7 +51,7 @@ from watcher.cluster.batches import KIND, SOURCE, split_lines
 from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import Lease, LeaseLost
-from watcher.cluster.shards import ShardEngine, by_shard
+from watcher.cluster.shards import ShardGroup, by_shard
 from watcher.pipeline.decode import decode_lines
 from watcher.pipeline.own import own_handles
 from watcher.playbooks.model import Playbook
@@ -65,13 +73,35 @@ def alert_id(alert: Alert) -> str:
 
 @dataclass
 class Held:
-    """A shard this worker leases: its engine and its checkpoints."""
+    """A shard this worker leases: the group whose engine runs it, and its checkpoints."""
 
+    shard: int
     lease: Lease
-    engine: ShardEngine
+    group: ShardGroup
     checkpoints: ShardCheckpoints
     committed: int = 0  # the sequence of the last committed checkpoint
     committed_at: float = field(default_factory=time.monotonic)  # when (or when taken)
+
+    @property
+    def seq(self) -> int:
+        """The last posts-stream sequence this shard has applied."""
+        return self.group.seq
+
+    @property
+    def late(self) -> int:
+        """Posts this shard's playbooks found late, as one process with only them would."""
+        return self.group.stats_of(self.shard).late
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A shard just leased and claimed, with its last checkpoint, before it runs."""
+
+    shard: int
+    lease: Lease
+    checkpoints: ShardCheckpoints
+    seq: int  # the committed checkpoint's position (0: none yet)
+    state: bytes | None
 
 
 @dataclass
@@ -84,6 +114,7 @@ class Worker:
     owner: str
     shards: int = 8
     checkpoint_batches: int = 200
+    checkpoint_seconds: float = 10.0
     held: dict[int, Held] = field(default_factory=dict)
     emitted: int = 0  # alerts published, re-emissions included
     published: int = 0  # alerts the server stored (not duplicates)
@@ -100,10 +131,16 @@ class Worker:
         self._presence = Lease(
             self.stores.leases, f"worker.{self.owner}", self.owner, self.layout.lease_ttl
         )
+        self.groups: list[ShardGroup] = []  # the held shards' engines, one per position
         self._rewind = asyncio.Event()
         self._position = 0  # the last stream sequence the reader handed out
         self._pending = 0  # batches after it, as the server said with that batch
+        self._start = 1  # the sequence the current subscription was asked to start at
         self._first = 0  # the first sequence the current subscription delivered
+        self._halt = asyncio.Event()  # stopping: `stop` was set, or one of the tasks ended
+        #: Engines fed a batch whose alerts are not all published yet: a checkpoint now
+        #: would lose them (the next owner must re-detect them from the last one).
+        self._torn = False
 
     async def run(self, stop: asyncio.Event) -> int:
         """Work until `stop` is set (0: shards checkpointed and released) or a lease is
@@ -116,11 +153,11 @@ class Worker:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(self._keep_leases(stop)),
-                    group.create_task(self._keep_balance(stop)),
-                    group.create_task(self._read(stop)),
+                    group.create_task(self._until_halt(work(self._halt)))
+                    for work in (self._keep_leases, self._keep_balance, self._read)
                 ]
-                await stop.wait()
+                tasks.append(group.create_task(self._until_halt(stop.wait())))
+                await self._halt.wait()
                 for task in tasks:
                     task.cancel()
         except* LeaseLost as group_error:
@@ -129,10 +166,33 @@ class Worker:
             log.error("stopping: %s", lost[0])
             return EXIT_LOST
         async with self._lock:
-            for shard in list(self.held):
-                await self._release(shard)
+            await self._release(list(self.held))
         await self._presence.release()
         return 0
+
+    def faults(self) -> list[str]:
+        """What keeps this worker from doing its part now, for `/readyz`."""
+        if self._halt.is_set():
+            return ["worker: stopping"]
+        if not self._presence.fresh():
+            return ["lease: this worker's presence is not held or not renewed in time"]
+        return [
+            f"lease: shard {k} is not renewed in time"
+            for k, h in self.held.items()
+            if not h.lease.fresh()
+        ]
+
+    async def _until_halt(self, work: Awaitable[object]) -> None:
+        """Run `work`; when it ends (done, failed or cancelled) every other loop ends too.
+
+        Cancellation alone is not enough: on Python 3.11 a cancel that lands as an inner
+        `wait_for` completes is lost (the task carries on, `cancelling`), and a worker whose
+        lease task had failed kept balancing: taking shards it never read, so a crashed
+        cluster did not settle. Each loop also checks `_halt` at every turn."""
+        try:
+            await work
+        finally:
+            self._halt.set()
 
     # -- ownership -------------------------------------------------------------------------
     async def _keep_leases(self, stop: asyncio.Event) -> None:
@@ -174,94 +234,150 @@ class Worker:
     async def _fair_share(self) -> int:
         try:
             # a set: a key renewed while the listing runs can be listed twice
-            workers = len({k for k in await self.stores.leases.keys() if k.startswith("worker.")})
+            # bounded: nats-py's key listing waits without a timeout for its end marker
+            keys = await asyncio.wait_for(self.stores.leases.keys(), self.layout.lease_ttl)
+            workers = len({k for k in keys if k.startswith("worker.")})
         except NoKeysError:
             workers = 1
         return math.ceil(self.shards / max(workers, 1))
 
     async def _rebalance(self, fair: int) -> None:
-        while len(self.held) > fair:
-            await self._release(max(self.held))
+        if len(self.held) > fair:
+            await self._release(sorted(self.held)[fair:])
         # start the search at a per-worker offset, so workers do not race for shard 0
         offset = int(self.owner.encode().hex(), 16) % self.shards
+        taken: list[Taken] = []
         for step in range(self.shards):
-            if len(self.held) >= fair:
+            if len(self.held) + len(taken) >= fair or self._halt.is_set():
                 break
             shard = (offset + step) % self.shards
             if shard not in self.held:
-                await self._take(shard)
+                try:
+                    if (one := await self._take(shard)) is not None:
+                        taken.append(one)
+                except (NatsError, TimeoutError):
+                    await self._install(taken)  # keep what was taken before the broker left
+                    raise
+        await self._install(taken)
 
-    async def _take(self, shard: int) -> None:
+    async def _take(self, shard: int) -> Taken | None:
+        """Lease `shard`, fence out its earlier owners and read its checkpoint."""
         lease = Lease(self.stores.leases, f"shard.{shard}", self.owner, self.layout.lease_ttl)
         if not await lease.acquire():
-            return
+            return None
         assert lease.epoch is not None
         checkpoints = ShardCheckpoints(self.stores, shard, self.owner, lease.epoch)
-        pointer = await checkpoints.claim()  # fences out every earlier owner first
-        engine = ShardEngine(shard, self._by_shard[shard], self.playbooks)
-        state = await checkpoints.load()
-        if state is not None:
-            engine.seq = decode_state(engine.engine, state)
-        await lease.renew()  # loading took time: trust the lease from now, not from before
-        log.info("took shard %d at sequence %d (epoch %d)", shard, engine.seq, lease.epoch)
-        self.held[shard] = Held(lease, engine, checkpoints, committed=pointer.seq)
-        if engine.seq < self._position:
-            self._rewind.set()  # it must catch up: re-read from its position
+        try:
+            pointer = await checkpoints.claim()  # fences out every earlier owner first
+            return Taken(shard, lease, checkpoints, pointer.seq, await checkpoints.load())
+        except (NatsError, TimeoutError):  # the broker is away: let another try (or us later)
+            await lease.release()
+            raise
 
-    async def _release(self, shard: int) -> None:
-        held = self.held.pop(shard)
-        if held.lease.fresh():
-            await self._commit(held)
-        await held.lease.release()
-        log.info("gave up shard %d at sequence %d", shard, held.engine.seq)
+    async def _install(self, taken: Sequence[Taken]) -> None:
+        """Run the shards just taken: one engine per checkpoint position (building an
+        engine's matcher costs ~0.4 s at 1,000 playbooks, so not one per shard), each
+        joined to a group already at its position."""
+        for seq in sorted({t.seq for t in taken}):
+            here = [t for t in taken if t.seq == seq]
+            group = ShardGroup({t.shard: self._by_shard[t.shard] for t in here}, self.playbooks)
+            for t in here:
+                if t.state is not None:
+                    decode_state(group, t.shard, t.state)
+            group.seq = seq
+            for t in here:
+                self.held[t.shard] = Held(t.shard, t.lease, group, t.checkpoints, committed=seq)
+                log.info(
+                    "%s: took shard %d at sequence %d (epoch %s)",
+                    self.owner, t.shard, seq, t.lease.epoch,
+                )  # fmt: skip
+            self._join(group)
+            if seq < self._position:
+                self._rewind.set()  # it must catch up: re-read from its position
+        # loading took time: trust the leases from now, not from before
+        await asyncio.gather(*(t.lease.renew() for t in taken))
+
+    def _join(self, group: ShardGroup) -> None:
+        """Merge `group` into one at the same position, or keep it as a group of its own."""
+        for other in self.groups:
+            if other is not group and other.seq == group.seq:
+                other.adopt(group)
+                for shard in group.members:
+                    self.held[shard].group = other
+                if group in self.groups:
+                    self.groups.remove(group)
+                log.debug("%s: shards %s run in one engine", self.owner, sorted(other.members))
+                return
+        if group not in self.groups:
+            self.groups.append(group)
+
+    async def _release(self, shards: Sequence[int]) -> None:
+        """Checkpoint `shards` and give them up (their engines' part goes in one step)."""
+        gone = [self.held.pop(shard) for shard in shards]
+        for held in gone:
+            if held.lease.fresh():
+                await self._commit(held)
+        for group in {id(h.group): h.group for h in gone}.values():
+            group.drop([h.shard for h in gone if h.group is group])
+            if not group.members:
+                self.groups.remove(group)
+        for held in gone:
+            await held.lease.release()
+            log.info("%s: gave up shard %d at sequence %d", self.owner, held.shard, held.seq)
 
     async def _commit(self, held: Held) -> None:
-        if held.engine.seq == held.committed:
+        if held.seq == held.committed or self._torn:
             return
         await self._ensure_fresh(held.lease)
-        seq = held.engine.seq
+        seq = held.seq
         try:
-            await held.checkpoints.commit(seq, encode_state(held.engine.engine, seq))
+            await held.checkpoints.commit(seq, encode_state(held.group, held.shard))
         except (NatsError, TimeoutError) as exc:  # the broker is away: commit later
-            log.warning("shard %d: checkpoint at %d not written (%r)", held.engine.shard, seq, exc)
+            log.warning("shard %d: checkpoint at %d not written (%r)", held.shard, seq, exc)
             return
         held.committed = seq
         held.committed_at = time.monotonic()
 
-    @staticmethod
-    async def _ensure_fresh(lease: Lease) -> None:
+    async def _ensure_fresh(self, lease: Lease) -> None:
         """Before an effect: a lease that may have lapsed by our clock (we were frozen, or
         too busy to renew) is renewed first. A successful compare-and-set proves nobody
         took it meanwhile; a failed one raises `LeaseLost` and nothing is published."""
         while not lease.fresh():
+            self._check_halt()
             try:
                 await lease.renew()
             except (NatsError, TimeoutError):  # the leases task stops us once it is too late
                 await asyncio.sleep(RETRY_SECONDS)
 
+    def _check_halt(self) -> None:
+        """In a retry loop: stop retrying once the worker is stopping (see `_until_halt`)."""
+        if self._halt.is_set():
+            raise asyncio.CancelledError
+
     # -- the stream ------------------------------------------------------------------------
     async def _read(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if not self.held:
+            if not self.groups:
                 await asyncio.sleep(IDLE_SECONDS)
                 continue
-            self._rewind.clear()
-            start = min(h.engine.seq for h in self.held.values()) + 1
+            async with self._lock:  # a shard taken from here on is behind `_position`
+                self._rewind.clear()
+                self._start = min(g.seq for g in self.groups) + 1
+                self._position = self._start - 1
+                self._first = 0  # the first sequence this subscription delivers (not known yet)
             try:
                 sub = await self.js.subscribe(
                     self.layout.posts_subject,
                     stream=self.layout.posts_stream,
                     ordered_consumer=True,
                     config=ConsumerConfig(
-                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._start
                     ),
                 )
             except (NatsError, TimeoutError) as exc:  # the broker is away: try again
                 log.warning("cannot follow the posts stream yet (%r)", exc)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            self._position = start - 1
-            self._first = 0  # the first sequence this subscription delivers (not known yet)
             try:
                 await self._follow(sub, stop)
             finally:  # bounded: on a dead connection it must not hold up the stop
@@ -275,7 +391,8 @@ class Worker:
             except (TimeoutError, NatsError):
                 async with self._lock:
                     for held in list(self.held.values()):
-                        await self._commit(held)
+                        if self._due(held):
+                            await self._commit(held)
                 if await self._stalled():
                     return  # the consumer is gone (a server restart): subscribe again
                 continue
@@ -294,35 +411,45 @@ class Worker:
         seq = msg.metadata.sequence.stream
         self._position, self._pending = seq, msg.metadata.num_pending or 0
         self._first = self._first or seq
-        # Only a shard whose next batch this is: one taken meanwhile at an older sequence
-        # waits for the rewind (feeding it this batch would skip the ones between). At the
-        # head of a subscription, batches the stream no longer holds are no gap to wait for.
+        if any(g.seq < self._start - 1 for g in self.groups):
+            self._rewind.set()  # taken behind this subscription's start: re-read for it
+            return
+        # Only a group whose next batch this is. At the head of a subscription, batches the
+        # stream no longer holds are no gap to wait for.
         targets = [
-            h
-            for h in self.held.values()
-            if h.engine.seq == seq - 1 or (h.engine.seq < seq - 1 and seq == self._first)
+            g for g in self.groups if g.seq == seq - 1 or (seq == self._first and g.seq < seq)
         ]
         if not targets:
             return
         headers = msg.headers or {}
         alerts: list[Alert] = []
+        self._torn = True
         if headers.get(KIND, "posts") == "flush":
-            for held in targets:
-                alerts.extend(held.engine.flush(seq))
+            for group in targets:
+                alerts.extend(group.flush(seq))
         else:
-            busy = [h for h in targets if not h.engine.idle]
+            busy = [g for g in targets if not g.idle]
             batch = decode_lines(
                 split_lines(msg.data) if busy else [], source=headers.get(SOURCE, ""), own=self._own
             )
-            for held in targets:
-                alerts.extend(held.engine.feed(seq, batch))
+            for group in targets:
+                alerts.extend(group.feed(seq, batch))
+        fed = [h for h in self.held.values() if h.group in targets]
         if alerts:
-            for held in targets:
+            for held in fed:
                 await self._ensure_fresh(held.lease)
         await self._publish(alerts)
-        for held in targets:
-            if headers.get(KIND) == "flush" or seq - held.committed >= self.checkpoint_batches:
+        self._torn = False
+        for group in targets:
+            if group in self.groups:  # not already merged into another target
+                self._join(group)  # caught up with another group: one engine from now on
+        for held in fed:
+            many = seq - held.committed >= self.checkpoint_batches
+            if headers.get(KIND) == "flush" or (many and self._due(held)):
                 await self._commit(held)
+
+    def _due(self, held: Held) -> bool:
+        return time.monotonic() - held.committed_at >= self.checkpoint_seconds
 
     async def _publish(self, alerts: Sequence[Alert]) -> None:
         """Publish each alert until the server acks it. The engines have moved past these
@@ -341,6 +468,7 @@ class Worker:
                     break
                 except (NatsError, TimeoutError) as exc:  # a retry has the same id
                     log.warning("alert %s not acked yet (%r); retrying", alert_id(alert), exc)
+                    self._check_halt()
                     await asyncio.sleep(RETRY_SECONDS)
             self.emitted += 1
             self.published += not ack.duplicate

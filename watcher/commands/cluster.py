@@ -14,11 +14,12 @@ import contextlib
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from prometheus_client.registry import Collector
 
 from watcher.cluster.layout import Layout, Stores, connect, open_stores
 from watcher.commands.common import DEFAULT_PLAYBOOKS, check_output, open_input, playbooks_or_exit
@@ -52,6 +53,25 @@ async def _with_cluster(
             await asyncio.wait_for(nc.close(), 5)
 
 
+@contextlib.asynccontextmanager
+async def _serving(
+    args: argparse.Namespace, nc: Client, collector: Collector, faults: Callable[[], list[str]]
+) -> AsyncIterator[None]:
+    """`/metrics`, `/healthz` and `/readyz` on `--metrics-port` while the role runs."""
+    if not args.metrics_port:
+        yield
+        return
+    from watcher.cluster.metrics import broker_faults, serve
+
+    runner = await serve(
+        collector, lambda: [*broker_faults(nc), *faults()], args.metrics_host, args.metrics_port
+    )
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
 def _stop_event() -> asyncio.Event:
     from watcher.service.service import install_signal_handlers
 
@@ -69,7 +89,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     open_input(Path(path)).close()
 
     async def work(nc: Client, js: JetStreamContext, layout: Layout, stores: Stores) -> int:
-        done = await publish_file(js, layout, stores, args.source, Path(path), _owner("ingest"))
+        from watcher.cluster.ingest import Published
+        from watcher.cluster.metrics import IngestCollector
+
+        done = Published()
+        async with _serving(args, nc, IngestCollector(done), list):
+            spec, owner = args.source, _owner("ingest")
+            await publish_file(js, layout, stores, spec, Path(path), owner, done)
         print(
             f"ingest: {done.posts:,} posts in {done.batches:,} batches, {done.duplicates} "
             f"duplicate, {done.skipped_lines:,} lines already published, "
@@ -96,12 +122,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             _owner("worker"),
             shards=args.shards,
             checkpoint_batches=args.checkpoint_batches,
+            checkpoint_seconds=args.checkpoint_seconds,
         )
-        if args.metrics_port:
-            from watcher.cluster.metrics import serve_metrics
+        from watcher.cluster.metrics import WorkerCollector
 
-            serve_metrics(worker, args.metrics_port, args.metrics_host)
-        code = await worker.run(_stop_event())
+        async with _serving(args, nc, WorkerCollector(worker), worker.faults):
+            code = await worker.run(_stop_event())
         print(
             f"worker: {worker.emitted} alerts emitted, {worker.published} stored "
             f"({worker.emitted - worker.published} duplicate), exit {code}",
@@ -132,7 +158,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
             deliverer = Deliverer(
                 js, layout, stores, stack.dispatcher, alerts_out, _owner("deliver")
             )
-            await deliverer.run(_stop_event())
+            from watcher.cluster.metrics import DelivererCollector
+
+            async with _serving(args, nc, DelivererCollector(deliverer), deliverer.faults):
+                await deliverer.run(_stop_event())
         finally:
             if alerts_out is not None:
                 alerts_out.close()
@@ -170,6 +199,18 @@ def _playbooks(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _metrics(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve /metrics (leases held, shard lag, checkpoint age), /healthz and /readyz "
+        "here (off)",
+    )
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="(127.0.0.1)")
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ingest = sub.add_parser("ingest", help="publish posts into the cluster")
     ingest.add_argument(
@@ -180,6 +221,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "then a flush, and exits; a re-run resumes after what was published",
     )
     _common(ingest)
+    _metrics(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     worker = sub.add_parser("worker", help="run the engine for the shards this worker leases")
@@ -193,17 +235,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         default=200,
         metavar="N",
-        help="commit a shard's checkpoint every N batches, when idle and at a flush (200)",
+        help="commit a shard's checkpoint every N batches or when idle (both at most every "
+        "--checkpoint-seconds), and at a flush (200)",
+    )
+    worker.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="at least this long between checkpoints but a flush's (10)",
     )
     worker.add_argument("--strict", action="store_true", help="refuse playbooks with warnings")
-    worker.add_argument(
-        "--metrics-port",
-        type=int,
-        default=0,
-        metavar="PORT",
-        help="serve Prometheus metrics (leases held, shard lag, checkpoint age) here (off)",
-    )
-    worker.add_argument("--metrics-host", default="127.0.0.1", help="(127.0.0.1)")
+    _metrics(worker)
     worker.set_defaults(func=cmd_worker)
 
     deliver = sub.add_parser("deliver", help="move the cluster's alerts into the outbox")
@@ -214,4 +257,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--outbox", type=Path, help="SQLite outbox ($GROUNDSWELL_DATA_DIR/outbox.sqlite3)"
     )
     deliver.add_argument("--console", action="store_true", help="print alerts on stderr too")
+    _metrics(deliver)
     deliver.set_defaults(func=cmd_deliver)

@@ -1,5 +1,6 @@
 """The service's aiohttp application: `/metrics`, `/healthz`, `/readyz`, and the routes of
-the features fed over HTTP (`POST /ingest` for each ingest source, Slack's interactivity).
+the features fed over HTTP (`POST /ingest` for each ingest source, Slack's interactivity);
+and a cluster process's smaller one (`create_cluster_app`).
 
 This package is the only place that builds routes or a `web.Application`; the service only
 runs it. The endpoints read the running service through plain values and callables, so they
@@ -93,3 +94,21 @@ def readyz_endpoint(
         return web.json_response(body, status=200 if ready else 503)
 
     return handle
+
+
+def create_cluster_app(
+    registry: CollectorRegistry, faults: Callable[[], Sequence[str]]
+) -> web.Application:
+    """A cluster process's `/metrics`, `/healthz` and `/readyz`: 200 while `faults()` (what
+    keeps it from doing its part: no broker, a lease it cannot renew) is empty, else 503."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_endpoint(registry))
+    app.router.add_get("/healthz", healthz)
+
+    async def readyz(_: web.Request) -> web.Response:
+        problems = list(faults())
+        body = {"ready": not problems, "status": "not ready" if problems else "ready"}
+        return web.json_response({**body, "faults": problems}, status=503 if problems else 200)
+
+    app.router.add_get("/readyz", readyz)
+    return app

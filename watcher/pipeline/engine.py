@@ -60,6 +60,7 @@ class EngineStats:
     received: int = 0
     malformed: int = 0
     late: int = 0
+    late_by: dict[str, int] = field(default_factory=dict)  # by playbook (a cluster's shards)
     refused: dict[str, int] = field(default_factory=dict)  # by feed: far outside the window
     matched: dict[str, int] = field(default_factory=dict)
     own_voice: dict[str, int] = field(default_factory=dict)
@@ -320,6 +321,7 @@ class Engine:
                 self._next_close = min(self._next_close, runtime.windows.next_close())
             else:
                 self.stats.late += 1
+                self.stats.late_by[name] = self.stats.late_by.get(name, 0) + 1
 
     def _advance_to(self, ts: float, feed: str) -> None:
         mark = max(self._marks.see(feed, ts), self.watermark)  # a restored one never goes back
@@ -387,6 +389,19 @@ class Engine:
             self.stats.own_voice.setdefault(playbook.name, 0)
         self._next_close = min((r.next_close() for r in self.runtimes), default=math.inf)
         return outcome
+
+    def adopt(self, other: Engine) -> None:
+        """Take in `other`'s playbooks with all their state. `other` must have run over the
+        same posts up to the same point (a cluster worker merging a shard it caught up on
+        its own): a runtime's buckets close on the watermark alone, which both engines
+        reached alike, so its runtimes are as if they had run here all along."""
+        self.playbooks = (*self.playbooks, *other.playbooks)
+        self.runtimes = [*self.runtimes, *other.runtimes]
+        for runtime in other.runtimes:
+            runtime.on_close = self._bucket_hook
+        self.matcher = build_matcher(self.playbooks)
+        self._own_ids |= other._own_ids  # reshares of own posts each engine's playbooks saw
+        self._next_close = min(self._next_close, other._next_close)
 
     def mark_false_alarm(self, playbook: str) -> float | None:
         """Staff said an alert of `playbook` was not a campaign: make its detector stricter

@@ -21,6 +21,7 @@ import hashlib
 import pickle
 import sqlite3
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,11 +67,13 @@ def fingerprint(runtime: PlaybookRuntime) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def snapshot(engine: Engine) -> Snapshot:
-    """Pickle the engine's detection state now; cheap enough to do between batches."""
+def snapshot(engine: Engine, only: Collection[str] | None = None) -> Snapshot:
+    """Pickle the engine's detection state now; cheap enough to do between batches. With
+    `only`, just those playbooks' runtimes (a cluster shard's part of a worker's engine)."""
     runtimes = {
         r.playbook.name: (fingerprint(r), pickle.dumps(r.state(), pickle.HIGHEST_PROTOCOL))
         for r in engine.runtimes
+        if only is None or r.playbook.name in only
     }
     own = pickle.dumps((FORMAT, engine.watermark, engine._own_ids), pickle.HIGHEST_PROTOCOL)
     return Snapshot(runtimes, own, engine.watermark, false_alarms=engine.false_alarms_applied)

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import PLAYBOOKS
 from tests.watcher.cluster.natsd import BINARY, NatsServer
 from watcher.cli import main
+from watcher.cluster.layout import Layout
+from watcher.playbooks.model import Playbook, check_playbooks
 from watcher.simulation import generate
 
 
@@ -67,3 +69,15 @@ def replayed(
     lines = alerts.read_bytes().splitlines(keepends=True)
     assert len(lines) >= 6  # the test means something only if several shards alert
     return lines
+
+
+@pytest.fixture(scope="session")
+def playbooks(playbooks_dir: Path) -> tuple[Playbook, ...]:
+    return tuple(check_playbooks([playbooks_dir]).playbooks)
+
+
+@pytest.fixture
+def layout(cluster_name: str) -> Layout:
+    """This test's cluster on the shared server, with a short lease TTL: the tests that
+    kill, freeze or cut off a worker wait one out."""
+    return Layout(name=cluster_name, lease_ttl=3.0)

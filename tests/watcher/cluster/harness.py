@@ -11,14 +11,17 @@ import asyncio
 import contextlib
 import io
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import orjson
 from aiohttp import web
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from responders.alert import Alert
 from tests.responders.fake_slack import TOKEN, FakeSlack
@@ -26,6 +29,7 @@ from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.deliver import AlertsFile, Deliverer
 from watcher.cluster.ingest import Published, publish_file
 from watcher.cluster.layout import Layout, Stores, connect, open_stores
+from watcher.cluster.metrics import serve
 from watcher.cluster.worker import Worker
 from watcher.playbooks.model import Playbook
 from watcher.service.delivery import DeliveryConfig, DeliveryStack, build_delivery
@@ -68,7 +72,9 @@ async def start_worker(
     url: str, layout: Layout, playbooks: Sequence[Playbook], owner: str, *, shards: int = 8
 ) -> Running:
     nc, stores = await stores_for(url, layout)
-    worker = Worker(nc, nc.jetstream(), layout, stores, playbooks, owner, shards=shards)
+    worker = Worker(
+        nc, nc.jetstream(), layout, stores, playbooks, owner, shards=shards, checkpoint_seconds=0
+    )
     stop = asyncio.Event()
     return Running(worker, nc, stop, asyncio.create_task(worker.run(stop)))
 
@@ -207,3 +213,33 @@ def slack_traffic(fake: FakeSlack) -> list[tuple[str, str, str]]:
         for c in fake.calls
         if c.body.get("_answered") == "ok" and c.method.startswith("chat.")
     )
+
+
+@dataclass(frozen=True)
+class Scraped:
+    """One real scrape of a cluster process's `/metrics` and `/readyz`."""
+
+    samples: dict[tuple[str, str], float]  # (sample name, shard label or "") -> value
+    ready: int  # /readyz status code
+    faults: list[str]
+
+
+async def scrape(collector: Collector, faults: Callable[[], Sequence[str]]) -> Scraped:
+    """Serve `collector` and `faults` as the commands do (`--metrics-port`), on a free port,
+    and read them back over HTTP."""
+    runner = await serve(collector, faults, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/metrics") as answer:
+                text = await answer.text()
+            async with http.get(f"{url}/readyz") as answer:
+                ready, body = answer.status, await answer.json()
+    finally:
+        await runner.cleanup()
+    samples = {
+        (s.name, s.labels.get("shard", "")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    return Scraped(samples, ready, body["faults"])

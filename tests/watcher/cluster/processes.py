@@ -16,5 +16,6 @@ def spawn_worker(
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     args = [sys.executable, "-m", "watcher", "worker", "--nats", url, "--cluster-name", cluster]
     args += ["--playbooks", str(playbooks), "--lease-ttl", str(ttl), "--checkpoint-batches", "5"]
+    args += ["--checkpoint-seconds", "0"]  # checkpoints mid-stream, where the kills land
     with log.open("ab") as stderr:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO)

@@ -3,6 +3,7 @@ an older sequence changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,7 @@ from watcher.cluster.batches import line_batches
 from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.ingest import publish_batch
 from watcher.cluster.layout import Layout
-from watcher.playbooks.model import check_playbooks
-
-# Real processes killed, frozen and cut off on a shared 2-core machine: under load these have
-# failed to settle in time now and then (the kill -9 test about 1 run in 3 on 2026-12-03),
-# cause not yet found. Rerun up to twice until it is found and fixed (issue 15).
-pytestmark = pytest.mark.flaky(reruns=2)
+from watcher.playbooks.model import Playbook
 
 
 def test_a_rerun_of_ingest_publishes_nothing_twice(
@@ -63,14 +59,12 @@ async def test_republished_batches_are_duplicates(
 
 async def test_reading_again_from_the_start_changes_nothing(
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     url = nats_server.url
     delivering = await start_deliver(url, layout, playbooks, tmp_path)
     worker = await start_worker(url, layout, playbooks, "first")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from tests.watcher.cluster.harness import (
     ingest,
     lines_of,
+    scrape,
     settle,
     start_deliver,
     start_worker,
@@ -21,24 +23,19 @@ from tests.watcher.cluster.harness import (
 from tests.watcher.cluster.natsd import NatsServer
 from tests.watcher.cluster.proxy import Proxy
 from watcher.cluster.layout import Layout
-from watcher.cluster.shards import ShardEngine, by_shard
+from watcher.cluster.metrics import WorkerCollector
+from watcher.cluster.shards import by_shard
 from watcher.cluster.worker import EXIT_LOST
 from watcher.pipeline.engine import Engine
-from watcher.playbooks.model import check_playbooks
-
-# Real processes killed, frozen and cut off on a shared 2-core machine: under load these have
-# failed to settle in time now and then (the kill -9 test about 1 run in 3 on 2026-12-03),
-# cause not yet found. Rerun up to twice until it is found and fixed (issue 15).
-pytestmark = pytest.mark.flaky(reruns=2)
+from watcher.playbooks.model import Playbook
 
 
 @pytest.mark.slow
 async def test_a_broker_restart_mid_run_loses_nothing(
-    tmp_path: Path, posts_file: Path, playbooks_dir: Path, replayed: list[bytes]
+    tmp_path: Path, posts_file: Path, playbooks: Sequence[Playbook], replayed: list[bytes]
 ) -> None:
     server = NatsServer(tmp_path / "nats")  # our own: this test stops it
     server.start()
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     layout = Layout(name="restart", lease_ttl=6.0)
     url = server.url
     try:
@@ -66,11 +63,10 @@ async def test_a_worker_cut_off_stops_within_its_lease_and_another_takes_over(
     nats_server: NatsServer,
     cluster_name: str,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     layout = Layout(name=cluster_name, lease_ttl=2.0)
     proxy = Proxy(nats_server.port)
     await proxy.start()
@@ -84,6 +80,9 @@ async def test_a_worker_cut_off_stops_within_its_lease_and_another_takes_over(
     cut_at = loop.time()
     assert await cut_off.task == EXIT_LOST
     stopped_after = loop.time() - cut_at
+    cut = await scrape(WorkerCollector(cut_off.worker), cut_off.worker.faults)
+    assert cut.ready == 503  # /readyz says why it no longer works
+    assert cut.faults == ["worker: stopping"]
     heir = await start_worker(nats_server.url, layout, playbooks, "heir")
     await ingest(nats_server.url, layout, posts_file)
     await settle(nats_server.url, layout)
@@ -116,31 +115,25 @@ def shuffled(posts: Path, out: Path) -> Path:
 
 async def test_late_posts_are_counted_per_shard_as_the_single_process_counts_them(
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     posts = shuffled(posts_file, tmp_path / "late.ndjson")
     single = Engine(playbooks)
     single.feed_lines(lines_of(posts), source="replay")
     single.flush()
     assert single.stats.late > 0  # the file really has late posts
-    expected = []  # each shard alone, as one process with only its playbooks would count
-    for shard, mine in enumerate(by_shard(playbooks, 8)):
-        alone = ShardEngine(shard, mine, playbooks)
-        if not alone.idle:
-            alone.engine.feed_lines(lines_of(posts), source="replay")
-        expected.append(alone.engine.stats.late)
+    late = single.stats.late_by  # per playbook; a shard's are its playbooks' own
+    expected = [sum(late.get(p.name, 0) for p in mine) for mine in by_shard(playbooks, 8)]
     assert sum(expected) == single.stats.late
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     workers = [await start_worker(nats_server.url, layout, playbooks, f"w{n}") for n in range(2)]
     await ingest(nats_server.url, layout, posts)
     await settle(nats_server.url, layout, deliverer=False)
     counted = [0] * 8
     for running in workers:
         for shard, held in running.worker.held.items():
-            counted[shard] = held.engine.engine.stats.late
+            counted[shard] = held.late
     assert [await w.halt() for w in workers] == [0, 0]
     assert counted == expected

@@ -4,6 +4,7 @@ workers over 8 shards, and the same outbox rows."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.watcher.cluster.harness import (
     ingest,
     lines_of,
     outbox_rows,
+    scrape,
     settle,
     start_deliver,
     start_worker,
@@ -20,9 +22,9 @@ from tests.watcher.cluster.harness import (
 from tests.watcher.cluster.natsd import NatsServer
 from watcher.cli import main
 from watcher.cluster.layout import Layout
-from watcher.cluster.metrics import WorkerCollector
+from watcher.cluster.metrics import DelivererCollector, WorkerCollector
 from watcher.cluster.shards import by_shard
-from watcher.playbooks.model import check_playbooks
+from watcher.playbooks.model import Playbook
 
 
 @pytest.fixture(scope="module")
@@ -41,35 +43,31 @@ def replay_outbox(
 async def test_cluster_alerts_equal_replay(
     workers: int,
     nats_server: NatsServer,
-    cluster_name: str,
+    layout: Layout,
     posts_file: Path,
-    playbooks_dir: Path,
+    playbooks: Sequence[Playbook],
     replayed: list[bytes],
     replay_outbox: list[tuple[object, ...]],
     tmp_path: Path,
 ) -> None:
-    playbooks = check_playbooks([playbooks_dir]).playbooks
     assert sum(1 for shard in by_shard(playbooks, 8) if shard) >= 3  # really spread out
-    layout = Layout(name=cluster_name, lease_ttl=3.0)
     url = nats_server.url
     running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(workers)]
     delivering = await start_deliver(url, layout, playbooks, tmp_path)
     published = await ingest(url, layout, posts_file)
     assert published.posts == len(lines_of(posts_file))
     await settle(url, layout)
-    scraped = [
-        {
-            (m.name, s.labels.get("shard", "")): s.value
-            for m in WorkerCollector(r.worker).collect()
-            for s in m.samples
-        }
-        for r in running
-    ]
-    assert sum(one[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
+    scraped = [await scrape(WorkerCollector(r.worker), r.worker.faults) for r in running]
+    assert [one.ready for one in scraped] == [200] * workers, [one.faults for one in scraped]
+    assert sum(one.samples[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
     lags = [
-        v for one in scraped for (name, _), v in one.items() if name.endswith("shard_lag_batches")
+        v for one in scraped for (name, _), v in one.samples.items() if name.endswith("lag_batches")
     ]
     assert lags == [0] * 8  # every shard has applied the whole stream
+    delivered = await scrape(DelivererCollector(delivering.deliverer), delivering.deliverer.faults)
+    assert delivered.ready == 200
+    assert delivered.samples[("groundswell_cluster_leases_held", "")] == 1
+    assert delivered.samples[("groundswell_cluster_alerts_delivered_total", "")] == len(replayed)
     codes = await asyncio.gather(*(r.halt() for r in running))
     await delivering.halt()
     assert codes == [0] * workers
