@@ -8,23 +8,21 @@ every alert: a condition, not a sleep, so nothing here depends on the machine's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import orjson
-from aiohttp import web
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from responders.alert import Alert
-from tests.responders.fake_slack import TOKEN, FakeSlack
+from tests.responders.fake_slack import TOKEN, FakeSlack, serving
 from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.deliver import AlertsFile, Deliverer
 from watcher.cluster.ingest import Published, publish_file
@@ -176,26 +174,11 @@ def lines_of(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True)
 
 
-@contextlib.asynccontextmanager
-async def fake_slack() -> AsyncIterator[tuple[FakeSlack, str]]:
-    """The tests' stand-in for Slack's Web API, on a free port."""
-    fake = FakeSlack()
-    runner = web.AppRunner(fake.app(), shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
-    finally:
-        fake.release.set()
-        await runner.cleanup()
-
-
 async def slack_of_one_delivery(
     alerts: Sequence[Alert], playbooks: Sequence[Playbook], folder: Path
 ) -> list[tuple[str, str, str]]:
     """What Slack receives when `alerts` are delivered once, by one process: the oracle."""
-    async with fake_slack() as (fake, url):
+    async with serving() as (fake, url):
         config = DeliveryConfig(
             outbox=folder / "oracle.sqlite3", slack_token=TOKEN, slack_api_url=url
         )

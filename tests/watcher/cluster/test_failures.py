@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.responders.fake_slack import TOKEN
+from tests.responders.fake_slack import TOKEN, serving
 from tests.watcher.cluster.harness import (
-    fake_slack,
     ingest,
     lines_of,
     settle,
@@ -63,7 +62,7 @@ async def test_workers_killed_at_several_points_give_the_same_alerts_and_slack_m
     url = nats_server.url
     nc, stores = await stores_for(url, layout)
     js = nc.jetstream()
-    slack = fake_slack()
+    slack = serving()
     fake, slack_url = await slack.__aenter__()
     delivering = await start_deliver(
         url, layout, playbooks, tmp_path, slack_token=TOKEN, slack_api_url=slack_url
