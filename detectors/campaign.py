@@ -177,11 +177,17 @@ class CampaignDetector:
         warmup = round(self.params.warmup_hours / bucket_hours)
         floor = self.params.noise_floor
         self.window = max(1, round(1 / bucket_hours))  # buckets in the hour-long view
-        self.volume = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup, days=days)
+        # the 5-minute counts' noise floor is count-aware, the hour view's is not (see
+        # `SeasonalSigniTrend`: NAB all-in 84.4 -> 85.7, held-out 82.2 -> 84.0)
+        self.volume = SeasonalSigniTrend(
+            half_life, slot_half_life, floor, 0.25, warmup, days=days, count_aware=True
+        )
         self.hourly = SeasonalSigniTrend(
             half_life, slot_half_life, floor * self.window**0.5, 0.25, warmup, days=days
         )
-        self.authors = SeasonalSigniTrend(half_life, slot_half_life, floor, 0.25, warmup, days=days)
+        self.authors = SeasonalSigniTrend(
+            half_life, slot_half_life, floor, 0.25, warmup, days=days, count_aware=True
+        )
         self._past: deque[float] = deque(maxlen=self.window)
         self._scores = stats.Quantile(RARITY_QUANTILE)
         self._short = stats.EWMean(SHORT_ALPHA)
