@@ -1,7 +1,9 @@
 """Detection figures: NAB, the scenario suite, false pages on normal traffic, and cost.
 
 Run `python -m bench.detection` from the repository root (`--quick` for a smaller sweep
-and no engine replays, `--nab` for part 1 alone; progress goes to stderr). It prints:
+and no engine replays, `--nab` for part 1 alone, `--first-seed N` for sweep seeds from N;
+progress goes to stderr). It prints, and merges into `bench/results.json` (a full run as
+`detection`, `--nab` as `detection_nab`):
 
 1. NAB (`bench.generalisation`; skipped when `../shared/data/nab` is absent): the all-in
    realTweets score, its leave-one-out held-out mean, the spike-injection stress test, the
@@ -37,6 +39,7 @@ from typing import Any
 import orjson
 
 from bench import generalisation, sweep
+from bench.common import record
 from detectors.base import BucketStats, TermStats
 from detectors.campaign import CampaignDetector
 from detectors.params import SENSITIVITY as SENSITIVITY_LEVELS
@@ -298,24 +301,40 @@ def main() -> int:
         action="store_true",
         help="only the NAB figures (all-in, leave-one-out, spikes, checks): about a minute",
     )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the sweep's first seed: report on seeds no design step looked at",
+    )
     args = parser.parse_args()
     if args.nab:
-        print("\n".join(generalisation.report()))
+        lines = generalisation.report()
+        print("\n".join(lines))
+        record("detection_nab", {"report": lines})
         return 0
     if args.sensitivity:
         SENSITIVITY = args.sensitivity
-        print("\n".join(sweep.sweep(args.sensitivity)), flush=True)
+        print("\n".join(sweep.sweep(args.sensitivity, first_seed=args.first_seed)), flush=True)
         print(f"scenario suite at sensitivity {SENSITIVITY}:")
         print("\n".join(suite()))
         return 0
-    print("\n".join(generalisation.report()), flush=True)
+    nab = generalisation.report()
+    print("\n".join(nab), flush=True)
     if args.quick:
-        lines = sweep.sweep(seeds=2, per_seed=3, quiet_bases=(0.5, 20.0), quiet_days=10)
+        lines = sweep.sweep(
+            seeds=2, per_seed=3, quiet_bases=(0.5, 20.0), quiet_days=10, first_seed=args.first_seed
+        )
         print("\n".join(lines + cost()))
         return 0
-    print("\n".join(sweep.sweep(seeds=8, per_seed=4)), flush=True)
-    for line in suite() + stories() + cost():
-        print(line)
+    lines = sweep.sweep(seeds=8, per_seed=4, first_seed=args.first_seed)
+    print("\n".join(lines), flush=True)
+    rest = suite() + stories() + cost()
+    print("\n".join(rest))
+    record(
+        "detection",
+        {"first_seed": args.first_seed, "nab": nab, "sweep": lines, "suite_and_cost": rest},
+    )
     return 0
 
 

@@ -28,6 +28,14 @@ class SeasonalSigniTrend:
     bucket gets β = 2; one that always has 50 gets β near its usual low, so a busy term
     must move by much more than its everyday jitter.
 
+    With `count_aware`, β stays the count in `max(μ, β)` but the spread it adds to σ is the
+    noise a count of β has: a negative binomial's standard deviation √(β + β²φ), with the
+    overdispersion φ = (σ² − μ)/μ² estimated online from the seasonal residuals, never below
+    `noise_floor` nor above β. A Poisson-like series at 1,000 a bucket then adds √β ≈ 31,
+    not β ≈ 980, to its σ; a heavily overdispersed one adds nearly β, as before. (The hour
+    view keeps β itself: its hour-of-day slots cannot follow a step inside their hour, and a
+    tighter floor paged on that, `bench/README.md`, "Issue 13, session 5".)
+
     Scores are computed before learning, and `learn_one` is the caller's choice (keep bursts
     out), but the caller may pass a winsorised value so a lasting level shift is absorbed.
 
@@ -51,6 +59,8 @@ class SeasonalSigniTrend:
         Pseudo-visits that shrink a young slot's shape toward 1.
     days
         Whose hours and weekends the slots follow (`LocalDays`; UTC by default).
+    count_aware
+        Whether the spread β adds to σ is a count's noise (above) rather than β itself.
 
     Examples
     --------
@@ -77,6 +87,7 @@ class SeasonalSigniTrend:
     """
 
     days = UTC_DAYS  # a class default, so checkpoints pickled before zones load as UTC
+    count_aware = False  # a class default: checkpoints from before keep the plain floor
 
     def __init__(
         self,
@@ -87,6 +98,8 @@ class SeasonalSigniTrend:
         warmup: int = 144,
         prior: float = 12.0,
         days: LocalDays = UTC_DAYS,
+        *,
+        count_aware: bool = False,
     ) -> None:
         if noise_floor <= 0:
             raise ValueError(f"noise_floor={noise_floor} must be positive")
@@ -96,6 +109,7 @@ class SeasonalSigniTrend:
         self.warmup = warmup
         self.prior = prior
         self.days = days
+        self.count_aware = count_aware
         alpha = fading_factor(half_life)
         self._level = stats.EWMean(alpha)
         self._spread = stats.EWMean(alpha)  # EW mean of squared, shape-scaled deviations
@@ -105,10 +119,11 @@ class SeasonalSigniTrend:
         self._low = stats.Quantile(floor_quantile)
         self.n = 0
 
-    #: (start, n, its moments): one bucket's shape, μ, σ and β, computed once (a class
+    #: (start, n, its moments): one bucket's shape, μ, σ, β and the spread β adds to σ,
+    #: computed once (a class
     #: default, so checkpoints pickled before it load). Scoring, the calm check, capping and
     #: learning each need them, and in pure Python the repeated lookups were the close's cost.
-    _cache: tuple[float, int, tuple[float, float, float, float]] | None = None
+    _cache: tuple[float, int, tuple[float, float, float, float, float]] | None = None
 
     @property
     def warm(self) -> bool:
@@ -118,8 +133,8 @@ class SeasonalSigniTrend:
     def level(self) -> float:
         return float(self._level.get()) if self.n else 0.0
 
-    def _moments(self, start: float) -> tuple[float, float, float, float]:
-        """(shape, μ, σ, β) at `start` for what has been learned so far."""
+    def _moments(self, start: float) -> tuple[float, float, float, float, float]:
+        """(shape, μ, σ, β, the spread β adds to σ) at `start` for what has been learned."""
         cached = self._cache
         if cached is not None and cached[0] == start and cached[1] == self.n:
             return cached[2]
@@ -133,12 +148,13 @@ class SeasonalSigniTrend:
             weight = visits / (visits + self.prior)
             shape = weight * raw + (1 - weight)
         low = float(self._low.get() or 0.0) if self.n else 0.0
-        moments = (
-            shape,
-            level * shape,
-            math.sqrt(max(float(self._spread.get()), 0.0)) * shape,
-            max(self.noise_floor, low),
-        )
+        beta = max(self.noise_floor, low)
+        mu, sigma = level * shape, math.sqrt(max(float(self._spread.get()), 0.0)) * shape
+        spread = beta
+        if self.count_aware:
+            phi = max(sigma * sigma - mu, 0.0) / (mu * mu) if mu > 0 else 0.0
+            spread = min(beta, max(self.noise_floor, math.sqrt(beta + beta * beta * phi)))
+        moments = (shape, mu, sigma, beta, spread)
         self._cache = (start, self.n, moments)
         return moments
 
@@ -159,15 +175,15 @@ class SeasonalSigniTrend:
 
     def significance(self, start: float, x: float) -> float:
         """The raw score, even during warm-up."""
-        _, expected, std, beta = self._moments(start)
-        return (x - max(expected, beta)) / (std + beta)
+        _, expected, std, beta, spread = self._moments(start)
+        return (x - max(expected, beta)) / (std + spread)
 
     def score_one(self, start: float, x: float) -> float:
         """The score of `x` at `start` against what was learned so far; 0.0 until warm."""
         return self.significance(start, x) if self.warm else 0.0
 
     def learn_one(self, start: float, x: float) -> None:
-        shape, expected, _, _ = self._moments(start)
+        shape, expected, *_ = self._moments(start)
         deviation = (x - expected) / shape if self.n else 0.0
         self._level.update(x)
         self._spread.update(deviation * deviation)

@@ -6,7 +6,7 @@ import pickle
 import random
 
 from detectors.base import BucketStats
-from detectors.campaign import CampaignDetector, Decision
+from detectors.campaign import CALM_SIGNIFICANCE, CampaignDetector, Decision
 from detectors.spikes import MEMORY, MONTH_S, IsolatedSpikes
 
 STEP = 300.0
@@ -108,3 +108,32 @@ def test_ties_count_half_and_the_budget_grows_with_time() -> None:
     assert not spikes.may_page(5.0, at=0.4 * MONTH_S)  # 0.5 > 0.4 pages allowed
     assert spikes.may_page(5.0, at=0.6 * MONTH_S)
     assert not spikes.may_page(4.0, at=0.6 * MONTH_S)  # one whole spike above: 1 > 0.6
+
+
+def test_a_past_spike_counts_only_clipped_in_the_hour_view() -> None:
+    """One bucket of 300 among tens: the next hour's view is back to calm at once, not held
+    over the line for an hour by the spike it already judged."""
+    det = CampaignDetector()
+    run(det, bare_series(6, spiky=False))
+    end = MONDAY + 6 * DAY
+    spike, *after = run(
+        det, [BucketStats(end + k * STEP, 300 if k == 0 else 10) for k in range(12)]
+    )
+    assert spike.score >= det.thresholds.significance
+    assert det._learned is not None
+    assert det._learned[0] < 60  # the spike, as learned: clipped
+    assert max(d.score for d in after) < CALM_SIGNIFICANCE
+
+
+def test_a_checkpoint_from_before_the_learned_hour_loads_and_goes_on() -> None:
+    det = CampaignDetector()
+    rows = bare_series(4, spiky=True)
+    run(det, rows[:600])
+    copy = pickle.loads(pickle.dumps(det))
+    assert copy._learned == det._learned  # the new state round-trips
+    del det.__dict__["_learned"]  # what an older checkpoint lacks
+    restored: CampaignDetector = pickle.loads(pickle.dumps(det))
+    late = run(restored, rows[600:])
+    assert restored._learned is not None
+    assert len(restored._learned) == restored.window
+    assert run(copy, rows[600:])[12:] == late[12:]  # one hour on, the two agree exactly
