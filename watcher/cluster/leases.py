@@ -22,18 +22,24 @@ Renewals of one lease run one at a time, so two callers never race each other's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.errors import Error as NatsError
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from watcher.errors import GroundswellError
 
 __all__ = ["SAFETY", "Lease", "LeaseLost"]
+
+log = logging.getLogger("groundswell.cluster")
+
+#: JetStream's error code for a conditional write on a subject whose last sequence differs.
+WRONG_LAST_SEQUENCE = 10071
 
 #: The share of the TTL an owner trusts its lease for after a renewal was sent: the rest is
 #: margin for the renewal's round trip and for clocks that drift.
@@ -129,10 +135,26 @@ class Lease:
         return entry.revision if entry.value in self._tried else None
 
     async def release(self) -> None:
-        """Give the lease up now, so another process need not wait out the TTL."""
+        """Give the lease up now, so another process need not wait out the TTL. Best effort:
+        if it cannot be deleted (the broker is away), the TTL frees it."""
         if self.revision is None:
             return
         revision, self.revision = self.revision, None
-        # already gone or taken: nothing of ours to release
-        with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
-            await self.kv.delete(self.key, last=revision)
+        try:
+            for _ in range(2):
+                try:
+                    await self.kv.delete(self.key, last=revision)
+                    return
+                except KeyNotFoundError:
+                    return  # already gone
+                except (KeyWrongLastSequenceError, BadRequestError) as exc:
+                    # nats-py reports a conditional delete's "wrong last sequence" as a
+                    # plain 400; our last renewal may have landed unanswered (see above)
+                    if isinstance(exc, BadRequestError) and exc.err_code != WRONG_LAST_SEQUENCE:
+                        raise
+                    landed = await self._our_revision()
+                    if landed is None:
+                        return  # taken by another: nothing of ours to release
+                    revision = landed
+        except (NatsError, TimeoutError) as exc:
+            log.warning("%s: not released (%r); it expires by its TTL", self.key, exc)

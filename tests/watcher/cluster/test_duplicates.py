@@ -11,6 +11,7 @@ import pytest
 from tests.watcher.cluster.harness import (
     ingest,
     lines_of,
+    scrape,
     settle,
     start_deliver,
     start_worker,
@@ -22,6 +23,7 @@ from watcher.cluster.batches import line_batches
 from watcher.cluster.checkpoints import Pointer
 from watcher.cluster.ingest import publish_batch
 from watcher.cluster.layout import Layout
+from watcher.cluster.metrics import IngestCollector
 from watcher.playbooks.model import Playbook
 
 
@@ -43,7 +45,12 @@ async def test_republished_batches_are_duplicates(
     nats_server: NatsServer, cluster_name: str, posts_file: Path
 ) -> None:
     layout = Layout(name=cluster_name)
-    await ingest(nats_server.url, layout, posts_file, spec="file:x")
+    published = await ingest(nats_server.url, layout, posts_file, spec="file:x")
+    scraped = await scrape(IngestCollector(published), list)  # as `ingest --metrics-port`
+    assert scraped.ready == 200
+    assert scraped.samples[("groundswell_cluster_posts_published_total", "")] == published.posts
+    assert scraped.samples[("groundswell_cluster_ingest_cursor_line", "")] == published.posts
+    assert scraped.samples[("groundswell_cluster_leases_held", "")] == 0  # released at the end
     nc, _ = await stores_for(nats_server.url, layout)
     js = nc.jetstream()
     try:

@@ -56,7 +56,8 @@ async def test_a_renewal_that_landed_unanswered_does_not_lose_the_lease(
         assert a.epoch == epoch  # the fencing token is the acquisition's, unchanged
         b = Lease(stores.leases, "shard.1", "b", 5.0)
         assert not await b.acquire()
-        await stores.leases.delete("shard.1")
+        await a._update(a.revision or 0)  # landed unanswered again, now before a release
+        await a.release()  # still deletes our key, as of the revision the server holds
         assert await b.acquire()  # someone else's now
         with pytest.raises(LeaseLost):
             await a.renew()
