@@ -139,34 +139,24 @@ class PlaybookRuntime:
                 alerts.append(alert)
         return alerts
 
-    def _close_empty(self, start: float) -> Alert | None:
-        """`_close` for the empty bucket from `start`, with the same arithmetic and none of
-        the work an empty bucket makes no difference to: no `Bucket` (unless a hook or a new
-        campaign wants one), nothing for a campaign's tally or the topic history to add."""
-        decision = self.detector.update(self.history.stats_empty(start))
-        self.last = decision
-        if self.on_close is not None:
-            self.on_close(self.playbook.name, Bucket(start), decision)
-        self.history.push_empty(start)
-        if decision.transition == "new":
-            assert decision.onset is not None
-            self.campaign = CampaignTally(decision.onset)
-            self.novelty.discard_since(decision.onset)
-            for past in self.history.since(decision.onset):
-                self.campaign.absorb(past)
-        elif self.campaign is None:  # learned as quiet, like any bucket: it holds no tokens
-            self.novelty.learn(0, {}, start)
-        alert = self._alert(decision) if decision.transition else None
-        if decision.state == "over":
-            self.campaign = None
-        return alert
-
     def _close(self, bucket: Bucket) -> Alert | None:
         decision = self.detector.update(self.history.stats_with(bucket, self.detector.scores_terms))
+        self.history.push(bucket)
+        return self._decided(decision, bucket, bucket.start)
+
+    def _close_empty(self, start: float) -> Alert | None:
+        """`_close` for the empty bucket from `start`: the same stats for the detector, and
+        no `Bucket` built unless a hook or a new campaign wants one."""
+        decision = self.detector.update(self.history.stats_empty(start))
+        self.history.push_empty(start)
+        return self._decided(decision, None, start)
+
+    def _decided(self, decision: Decision, bucket: Bucket | None, start: float) -> Alert | None:
+        """Act on a closed bucket's decision (`bucket` None: it was empty, so there is
+        nothing for a campaign's tally, the token baseline or the topic history to add)."""
         self.last = decision
         if self.on_close is not None:
-            self.on_close(self.playbook.name, bucket, decision)
-        self.history.push(bucket)
+            self.on_close(self.playbook.name, bucket or Bucket(start), decision)
         if decision.transition == "new":
             assert decision.onset is not None
             self.campaign = CampaignTally(decision.onset)
@@ -174,7 +164,10 @@ class PlaybookRuntime:
             for past in self.history.since(decision.onset):
                 self.campaign.absorb(past)
         elif self.campaign is not None:
-            self.campaign.absorb(bucket)
+            if bucket is not None:
+                self.campaign.absorb(bucket)
+        elif bucket is None:
+            self.novelty.learn(0, {}, start)  # still learned: it holds the baseline's clock
         else:  # a surge's posts are not the issue's usual words or voices
             self.novelty.learn(bucket.originals, bucket.tokens, bucket.start)
             self.standing.learn(bucket)
