@@ -12,12 +12,16 @@ makes the same kind of silence.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from responders.delivery.records import SilenceRequest
 from watcher.commands.alerts import default_by, print_json, table, when
 from watcher.commands.records import RecordsError, add_store_flags, open_store
+from watcher.playbooks.model import check_playbooks
+from watcher.settings import DEFAULT_PLAYBOOKS
 
 
 def _line(s: dict[str, Any]) -> tuple[str, ...]:
@@ -42,6 +46,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise RecordsError(f"--until {args.until!r} is not an ISO time") from None
         if until.tzinfo is None:
             raise RecordsError(f"--until {args.until!r} needs a zone, e.g. Z or +01:00")
+    if not args.url:  # a running service refuses an unknown name itself; a file cannot know
+        warn_if_unknown(args.playbook, args.playbooks)
     with open_store(args) as store:  # which also turns a bad value into one line
         request = SilenceRequest(
             playbook=args.playbook,
@@ -57,6 +63,21 @@ def cmd_add(args: argparse.Namespace) -> int:
     else:
         print(made["id"])
     return 0
+
+
+def warn_if_unknown(playbook: str, folder: Path) -> None:
+    """Say so when no playbook in `folder` has this name: a silence on a misspelt name is
+    stored, and silences nothing."""
+    if not folder.exists():
+        return
+    names = sorted(pb.name for pb in check_playbooks([folder]).playbooks)
+    if playbook not in names:
+        print(
+            f"groundswell: warning: no playbook named {playbook!r} in {folder} (there: "
+            f"{', '.join(names) or 'none'}); the silence is stored, and applies only to a "
+            "playbook of exactly that name",
+            file=sys.stderr,
+        )
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -93,6 +114,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--reason", required=True, help="why, for the record")
     add.add_argument("--by", default=default_by(), metavar="NAME", help="who (you)")
     add.add_argument("--json", action="store_true", help="print the silence as JSON")
+    add.add_argument(
+        "--playbooks",
+        type=Path,
+        default=DEFAULT_PLAYBOOKS,
+        metavar="DIR",
+        help="where the playbooks are, to warn of a name none has (default: %(default)s)",
+    )
     add_store_flags(add)
     add.set_defaults(func=cmd_add)
 

@@ -110,3 +110,25 @@ def test_mistakes_are_one_line_each(
     assert "which is not in the future" in capsys.readouterr().err
     assert main(["alerts", "list", "--since", "a week", *box]) == 2
     assert "duration 'a week' is not a number and a unit" in capsys.readouterr().err
+
+
+def test_a_silence_on_a_name_no_playbook_has_is_stored_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outbox = tmp_path / "outbox.sqlite3"
+    empty = tmp_path / "empty.ndjson"
+    empty.write_bytes(b"")
+    replay(empty, outbox, tmp_path)
+    box = ("--outbox", str(outbox), "--playbooks", str(PLAYBOOKS))
+    add = ["silence", "add", "--for", "6h", "--reason", "launch", *box]
+    capsys.readouterr()
+    assert main([*add, "--playbook", "toxic-wast"]) == 0
+    said = capsys.readouterr()
+    assert said.err == (
+        f"groundswell: warning: no playbook named 'toxic-wast' in {PLAYBOOKS} (there: "
+        "housing-evictions, river-sewage, toxic-waste); the silence is stored, and applies "
+        "only to a playbook of exactly that name\n"
+    )
+    assert len(said.out.strip()) == 8  # its id: stored all the same
+    assert main([*add, "--playbook", "toxic-waste"]) == 0
+    assert capsys.readouterr().err == ""
