@@ -51,4 +51,9 @@ def test_every_answer_is_what_the_document_says(
     case: schemathesis.Case[Any], base_url: str
 ) -> None:
     excluded: list[CheckFunction] = [positive_data_acceptance]
-    case.call_and_validate(base_url=base_url, headers=AUTH, excluded_checks=excluded)
+    # the real token replaces a generated one; a case made without the header (to see it
+    # refused) keeps going without it: adding it there made the fuzzer's "missing
+    # Authorization" case a valid request, whose 200 it then reported as invalid data
+    # accepted (about one run in ten)
+    headers = AUTH if "Authorization" in (case.headers or {}) else None
+    case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=excluded)
