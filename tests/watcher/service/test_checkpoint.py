@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -39,23 +40,44 @@ def playbooks() -> list[Playbook]:
     return load_playbooks([PLAYBOOKS])
 
 
-def test_restart_mid_campaign_neither_realerts_nor_goes_blind(
-    trafigura: list[bytes], tmp_path: Path
-) -> None:
-    whole = Engine(playbooks())
-    whole.feed_lines(trafigura)
-    whole.flush()
-    expected = summary(whole.drain_alerts())
+@pytest.fixture(scope="module")
+def whole(trafigura: list[bytes]) -> list[Alert]:
+    """The alerts of one engine over the whole stream, without a restart."""
+    engine = Engine(playbooks())
+    engine.feed_lines(trafigura)
+    engine.flush()
+    return engine.drain_alerts()
 
-    state = tmp_path / "state.sqlite"
-    first = Engine(playbooks())
-    first.feed_lines(before(trafigura))
-    alerts = first.drain_alerts()
+
+@dataclass(frozen=True)
+class FirstRun:
+    """An engine stopped at SPLIT: what it alerted, its checkpoint file and its watermark."""
+
+    alerts: list[Alert]
+    state: Path
+    watermark: float | None
+
+
+@pytest.fixture(scope="module")
+def first(trafigura: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """Shared by the restart tests (one replay up to SPLIT, not one each); each only reads
+    the checkpoint file."""
+    engine = Engine(playbooks())
+    engine.feed_lines(before(trafigura))
+    state = tmp_path_factory.mktemp("first") / "state.sqlite"
+    checkpoint.save(engine, state)
+    return FirstRun(engine.drain_alerts(), state, engine.watermark)
+
+
+def test_restart_mid_campaign_neither_realerts_nor_goes_blind(
+    trafigura: list[bytes], whole: list[Alert], first: FirstRun
+) -> None:
+    expected = summary(whole)
+    alerts = list(first.alerts)
     assert [kind for _, kind, _, _ in summary(alerts)].count("new") == 1
-    checkpoint.save(first, state)
 
     second = Engine(playbooks())
-    assert sorted(checkpoint.load(second, state)) == sorted(p.name for p in playbooks())
+    assert sorted(checkpoint.load(second, first.state)) == sorted(p.name for p in playbooks())
     second.feed_lines(after(trafigura))
     second.flush()
     alerts += second.drain_alerts()
@@ -73,13 +95,7 @@ def test_without_a_checkpoint_a_restart_would_start_cold_and_quiet(trafigura: li
     assert [a for a in cold.drain_alerts() if a.surge.onset.isoformat() < "2009-10-13T06"] == []
 
 
-def test_changed_detect_section_starts_that_playbook_cold(
-    trafigura: list[bytes], tmp_path: Path
-) -> None:
-    state = tmp_path / "state.sqlite"
-    first = Engine(playbooks())
-    first.feed_lines(before(trafigura))
-    checkpoint.save(first, state)
+def test_changed_detect_section_starts_that_playbook_cold(first: FirstRun) -> None:
     changed = [
         p.model_copy(update={"detect": p.detect.model_copy(update={"sensitivity": "high"})})
         if p.name == "toxic-waste"
@@ -87,10 +103,10 @@ def test_changed_detect_section_starts_that_playbook_cold(
         for p in playbooks()
     ]
     second = Engine(changed)
-    restored = checkpoint.load(second, state)
+    restored = checkpoint.load(second, first.state)
     assert "toxic-waste" not in restored
     assert len(restored) == len(changed) - 1
-    assert second.watermark == first.watermark
+    assert second.watermark == first.watermark  # the engine's own state is restored
 
 
 def test_missing_file_is_a_first_start_and_junk_is_named(tmp_path: Path) -> None:
@@ -195,20 +211,12 @@ def test_a_state_path_where_nothing_can_be_written_is_refused_at_start(
 
 
 def test_a_restored_engine_gives_the_very_same_alerts_brief_included(
-    trafigura: list[bytes], tmp_path: Path
+    trafigura: list[bytes], whole: list[Alert], first: FirstRun
 ) -> None:
     """Every field, voice candidates too: they depend on who spoke before the surge, which
     the checkpoint must carry (it did not before format 5)."""
-    whole = Engine(playbooks())
-    whole.feed_lines(trafigura)
-    whole.flush()
-    state = tmp_path / "state.sqlite"
-    first = Engine(playbooks())
-    first.feed_lines(before(trafigura))
-    alerts = first.drain_alerts()
-    checkpoint.save(first, state)
     second = Engine(playbooks())
-    checkpoint.load(second, state)
+    checkpoint.load(second, first.state)
     second.feed_lines(after(trafigura))
     second.flush()
-    assert alerts + second.drain_alerts() == whole.drain_alerts()
+    assert first.alerts + second.drain_alerts() == whole
