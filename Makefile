@@ -41,11 +41,13 @@ test-deps:
 		echo "test-deps: $(OPS_TOOLS) missing and not root: tests/ops will skip what needs them"; \
 	fi
 
+# The suite on TEST_WORKERS processes (pytest-xdist; worksteal evens out the long replays).
+TEST_WORKERS ?= 2
 test: $(STAMP) test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
