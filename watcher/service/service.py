@@ -63,6 +63,10 @@ log = logging.getLogger("groundswell")
 Admitted = tuple[Source, Sequence[Post], Batch]  # (source, fresh posts, batch to settle)
 
 POSTS_QUEUE = 64  # batches
+#: Posts the engine takes between yields to the event loop. A batch of 500 spanning hours of
+#: event time (a replay at full speed, a feed catching up) held the loop for 0.1-0.5 s, and
+#: an HTTP request needs several loop turns: /healthz took 1-2 s to answer.
+ENGINE_SLICE = 100
 ALERTS_QUEUE = 256
 
 
@@ -118,6 +122,8 @@ class Service:
         self.host, self.port = settings.http.host, settings.http.port
         self.drain_seconds = settings.drain_seconds
         self._posts: asyncio.Queue[Admitted] = asyncio.Queue(POSTS_QUEUE)
+        # held by `detect` for a whole batch, so a checkpoint never sees half of one
+        self._whole_batches = asyncio.Lock()
         self._alerts: asyncio.Queue[Alert] = asyncio.Queue(ALERTS_QUEUE)
         self.metrics = Metrics(
             wiring.registry or CollectorRegistry(),
@@ -192,13 +198,14 @@ class Service:
         engine past them, and a restart would not detect them again."""
         if self.state is None:
             return
-        if not self.alerts.store():
-            log.warning(
-                "checkpoint held back: %d alerts are not in the outbox yet",
-                len(self.alerts.unstored),
-            )
-            return
-        snap = checkpoint.snapshot(self.engine)
+        async with self._whole_batches:  # never half a batch: `detect` yields inside one
+            if not self.alerts.store():
+                log.warning(
+                    "checkpoint held back: %d alerts are not in the outbox yet",
+                    len(self.alerts.unstored),
+                )
+                return
+            snap = checkpoint.snapshot(self.engine)
         await asyncio.to_thread(checkpoint.write, self.state, snap)
         self.metrics.observe_checkpoint(time.time())
 
@@ -271,23 +278,52 @@ class Service:
             source, posts, batch = await self._posts.get()
             late, refused = self.engine.stats.late, self.engine.stats.refused_total
             try:
-                with self.metrics.batch_seconds.time():
-                    self.engine.feed_posts(posts, feed=source.name, relays=source.relays)
+                async with self._whole_batches:
+                    plain = await self._feed(source, posts)
                 decided = asyncio.get_running_loop().time()
                 self.metrics.decision_latency.observe(max(decided - batch.received_at, 0.0))
-                alerts = self.engine.drain_alerts()
-                for alert in alerts:
-                    self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
-                self.alerts.add(alerts)  # in the outbox before anything awaits (checkpoints)
-                if self.plain:
-                    for alert in alerts:
-                        await self._alerts.put(alert)
+                for alert in plain:
+                    await self._alerts.put(alert)
             finally:
                 stats = self.engine.stats
                 outcome = Settled(stats.late - late, stats.refused_total - refused)
                 source.health.refused += outcome.refused
                 batch.settle(outcome)
                 self._posts.task_done()
+            # `get` on a non-empty queue does not yield: without this, a backlog of batches
+            # held the loop for all of them
+            await asyncio.sleep(0)
+
+    async def _feed(self, source: Source, posts: Sequence[Post]) -> list[Alert]:
+        """Feed `posts` to the engine `ENGINE_SLICE` at a time, yielding between slices; the
+        alerts for the plain responders. Cancelled mid-batch, it feeds the rest at once
+        before it stops: the batch settles whole (its source's cursor moves past it all)."""
+        plain: list[Alert] = []
+        engine_seconds = 0.0
+        try:
+            for first in range(0, len(posts), ENGINE_SLICE):
+                if first:
+                    try:
+                        await asyncio.sleep(0)
+                    except asyncio.CancelledError:  # the outbox still gets their alerts
+                        self._feed_slice(source, posts[first:])
+                        raise
+                began = time.perf_counter()
+                plain += self._feed_slice(source, posts[first : first + ENGINE_SLICE])
+                engine_seconds += time.perf_counter() - began
+        finally:
+            self.metrics.batch_seconds.observe(engine_seconds)
+        return plain
+
+    def _feed_slice(self, source: Source, posts: Sequence[Post]) -> list[Alert]:
+        """One slice through the engine; its alerts go into the outbox before anything
+        awaits (a checkpoint must not move the engine past alerts it has not stored)."""
+        self.engine.feed_posts(posts, feed=source.name, relays=source.relays)
+        alerts = self.engine.drain_alerts()
+        for alert in alerts:
+            self.metrics.observe_alert(alert.surge.playbook, alert.surge.kind)
+        self.alerts.add(alerts)
+        return alerts if self.plain else []
 
     async def respond(self) -> None:
         """Hand each queued alert to every responder without an outbox, timing and counting
