@@ -374,15 +374,7 @@ class CampaignDetector:
                 if bare
                 else firing and self._rare(score)
             )
-            # what the bucket usually holds, only when it is worth asking
-            by_total = opens and is_crowd(
-                bucket,
-                t,
-                self._past,
-                author_score,
-                acceleration,
-                (self.volume.expected(start), self.authors.expected(start)),
-            )
+            by_total = opens and is_crowd(bucket, t, self._past, author_score, acceleration)
             # Re-ignition is not silence: once a campaign is over, a crowd that passes every
             # gate again is a new campaign even inside the cooldown (`python -m
             # bench.detection`: the second of two surges four hours apart was never paged).

@@ -23,12 +23,6 @@ from detectors.terms import Floats
 
 #: An hour's distinct authors count as a bucket's crowd when divided by this.
 HOUR_CROWD = 3
-#: The most posts per new person a surge may carry in one bucket: a crowd's extra posts come
-#: with about as many people new to the bucket as posts (each posts once or twice over the
-#: whole event), a ring's volume is its few accounts posting again and again, so its posts
-#: outrun its accounts from the first bucket on (chosen between the highest crowd, 1.24, and
-#: the lowest ring, 1.42, on sweep seeds 20-27; see bench/README.md, issue 13 session 6).
-SURGE_REPEATS = 4 / 3
 #: One term alone must reach this × the significance a playbook's total needs: the best of
 #: many terms scores higher than any one by chance (see `python -m bench.detection`).
 TERM_MARGIN = 1.5
@@ -48,41 +42,17 @@ def repeats(bucket: BucketStats, past: Iterable[float]) -> float:
     return max((posts / voices for posts, voices in spans if voices > 0), default=0.0)
 
 
-def surge_repeats(bucket: BucketStats, everyday: tuple[float, float]) -> float:
-    """Posts per extra person in the bucket: its posts over what the hour usually holds,
-    divided by its distinct authors over theirs (`everyday`: the baselines' expected posts
-    and distinct authors). Judged on the excess, not the whole bucket, so a series whose
-    everyday regulars post often does not count against a crowd arriving on top of it.
-
-    0 when the bucket holds no extra posts: there is no surge to judge. When the extra posts
-    bring no extra people, every one of them is a repeat (`inf`).
-
-    >>> surge_repeats(BucketStats(0.0, 22, 21), (2.0, 2.0))  # 20 posts from 19 newcomers
-    1.0526315789473684
-    >>> surge_repeats(BucketStats(0.0, 22, 13), (2.0, 2.0))  # 20 posts from 11 accounts
-    1.8181818181818181
-    """
-    if bucket.authors is None:
-        return 0.0
-    posts, people = bucket.posts - everyday[0], bucket.authors - everyday[1]
-    if posts <= 0:
-        return 0.0
-    return posts / people if people > 0 else float("inf")
-
-
 def is_crowd(
     bucket: BucketStats,
     t: Thresholds,
     past: Iterable[float],
     author_score: float,
     acceleration: float,
-    everyday: tuple[float, float] = (0.0, 0.0),
 ) -> bool:
     """Whether the playbook's surge is carried by a crowd (always, for a bare count series).
 
     `author_score` is the significance of the bucket's distinct authors against their own
-    baseline, `acceleration` the short decayed rate over the long one, `everyday` the
-    posts and distinct authors the baselines expect in this bucket (`surge_repeats`).
+    baseline, `acceleration` the short decayed rate over the long one.
     """
     if bucket.authors is None:
         return True
@@ -95,7 +65,6 @@ def is_crowd(
         (by_bucket or by_hour)
         and share <= t.max_top_share
         and repeats(bucket, past) <= t.max_posts_per_voice
-        and surge_repeats(bucket, everyday) <= SURGE_REPEATS
         and acceleration >= t.min_acceleration
     )
 

@@ -247,31 +247,3 @@ def test_sensitivities_are_ordered_gate_by_gate() -> None:
     assert low.min_acceleration >= medium.min_acceleration >= high.min_acceleration
     for field in ("max_top_share", "max_posts_per_voice"):
         assert getattr(low, field) <= getattr(medium, field) <= getattr(high, field), field
-
-
-def test_a_ring_posting_under_the_repeats_gate_does_not_page_but_a_crowd_does() -> None:
-    """Eleven accounts posting twice a bucket pass the posts-per-voice gate (2.5) in their first
-    bucket, before their hour shows the repeats; their posts outrun their people at once."""
-
-    def surge(ring: bool) -> int:
-        det = CampaignDetector()
-        n = warm(det)
-        out = []
-        for i in range(12):
-            people = 13 if ring else 23  # 22 extra posts from 11 accounts, or from 21 people
-            per_hour = 15 + 20 if ring else 20 + 21 * (i + 1)
-            stats = BucketStats(
-                MONDAY + (n + i) * STEP,
-                24,
-                people,
-                (3 if ring else 1) / 24,
-                hour_authors=per_hour,
-                hour_top_share=(3 * (i + 1) if ring else 1) / (22 + 24 * (i + 1)),
-                effective_authors=people - 1.0 if ring else float(people),
-                hour_effective_authors=per_hour - 4.0 if ring else float(per_hour),
-            )
-            out.append(det.update(stats))
-        return news(out)
-
-    assert surge(ring=False) == 1
-    assert surge(ring=True) == 0
