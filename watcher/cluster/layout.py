@@ -65,6 +65,10 @@ class Layout:
             raise LayoutError(f"--cluster-name {self.name!r}: use 1-32 letters, digits, '-' or '_'")
 
     @property
+    def leases_bucket(self) -> str:
+        return f"{self.name}-leases"
+
+    @property
     def posts_stream(self) -> str:
         return f"{self.name}-posts"
 
@@ -169,7 +173,7 @@ async def open_stores(js: JetStreamContext, layout: Layout) -> Stores:
     """Create (if missing) and check every stream and bucket the cluster uses."""
     for config in layout.stream_configs():
         await ensure_stream(js, config)
-    leases = await _kv(js, f"{layout.name}-leases", layout.lease_ttl)
+    leases = await _kv(js, layout.leases_bucket, layout.lease_ttl)
     state = await _kv(js, f"{layout.name}-state", None)
     try:
         checkpoints = await js.object_store(f"{layout.name}-checkpoints")

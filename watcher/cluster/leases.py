@@ -17,6 +17,9 @@ compare-and-set says "wrong last sequence" although nobody else took the key. So
 carries a value of its own (owner and a write count), and on that answer the owner reads the
 key: if it holds one of our recent values, the lease is still ours at the revision it shows.
 Renewals of one lease run one at a time, so two callers never race each other's revision.
+
+Who holds leases under a prefix (the live workers, `worker.*`) is read by `live_keys` from
+the server's per-subject counts, not by `KeyValue.keys()`: see there.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from collections import deque
 from collections.abc import Callable
 
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from watcher.errors import GroundswellError
 
-__all__ = ["SAFETY", "Lease", "LeaseLost"]
+__all__ = ["SAFETY", "Lease", "LeaseLost", "live_keys"]
 
 log = logging.getLogger("groundswell.cluster")
 
@@ -158,3 +162,27 @@ class Lease:
                     revision = landed
         except (NatsError, TimeoutError) as exc:
             log.warning("%s: not released (%r); it expires by its TTL", self.key, exc)
+
+
+async def live_keys(js: JetStreamContext, kv: KeyValue, bucket: str, prefix: str) -> set[str]:
+    """The keys of `bucket` under `prefix` that hold a value now (not deleted, not expired).
+
+    Not `KeyValue.keys()`: nats-py lists keys with a watch that stops at the first entry with
+    nothing pending after it, and a key updated meanwhile (every lease is renewed each quarter
+    TTL) is listed twice or not at all: 29 of 200 listings of three keys under renewal missed
+    one here, so two workers started together each counted one worker and the first took
+    every shard, to give half away a beat later. The stream's per-subject counts are one
+    answer from the server; a released lease's subject holds its delete marker, so each
+    listed key is read back."""
+    root = f"$KV.{bucket}."
+    info = await js.stream_info(f"KV_{bucket}", subjects_filter=f"{root}{prefix}>")
+    names = [subject.removeprefix(root) for subject in info.state.subjects or {}]
+
+    async def held(key: str) -> str | None:
+        try:
+            await kv.get(key)
+        except KeyNotFoundError:  # deleted (released) or just expired
+            return None
+        return key
+
+    return {key for key in await asyncio.gather(*map(held, names)) if key is not None}

@@ -8,7 +8,9 @@ on the hot path.
 - every role: `groundswell_cluster_leases_held` (gauge): shards, the delivery lease or the
   source's lease this process holds;
 - worker: `groundswell_cluster_shard_lag_batches{shard}` (batches in the posts stream the
-  shard has not applied yet), `groundswell_cluster_checkpoint_age_seconds{shard}` (since
+  shard has not applied yet, as of the last batch read),
+  `groundswell_cluster_shard_position{shard}` (the last posts-stream sequence it applied),
+  `groundswell_cluster_checkpoint_age_seconds{shard}` (since
   its last commit), `groundswell_cluster_alerts_emitted_total` / `_stored_total` (alerts
   published, and those the server stored: the rest were re-emissions it dropped);
 - deliver: `groundswell_cluster_alerts_delivered_total`, and
@@ -74,6 +76,11 @@ class WorkerCollector:
             "Batches in the posts stream the shard has not applied yet.",
             labels=["shard"],
         )
+        position = GaugeMetricFamily(
+            "groundswell_cluster_shard_position",
+            "The last posts-stream sequence the shard has applied.",
+            labels=["shard"],
+        )
         age = GaugeMetricFamily(
             "groundswell_cluster_checkpoint_age_seconds",
             "Seconds since the shard's last committed checkpoint.",
@@ -82,8 +89,10 @@ class WorkerCollector:
         now = time.monotonic()
         for shard, h in sorted(w.held.items()):
             lag.add_metric([str(shard)], max(0, w.stream_last - h.seq))
+            position.add_metric([str(shard)], h.seq)
             age.add_metric([str(shard)], now - h.committed_at)
         yield lag
+        yield position
         yield age
         yield _counter(
             "groundswell_cluster_alerts_emitted",

@@ -9,6 +9,12 @@ engine over all the worker's shards (`shards.ShardGroup`); a shard taken at an o
 checkpoint catches up in a group of its own and joins the other when it reaches it.
 Balancing and reading take turns under one lock, so a shard never changes hands mid-batch.
 
+Start-up: a worker announces itself (its presence lease) first, and takes no shard until one
+lease beat after that, while it loads its playbooks (`run(load=...)`): workers started
+together then all count each other when they first balance and split the shards at once.
+Otherwise the first to finish loading took every shard and, a moment later, checkpointed and
+gave half away (pickling that state, rebuilding its matcher) for the other to restore.
+
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
 key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then commit
 each shard's checkpoint at a flush, and every `checkpoint_batches` batches or when the
@@ -34,7 +40,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
@@ -42,7 +48,6 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NoKeysError
 
 from responders.alert import Alert, rfc3339
 from responders.brief.brief import load_ranker
@@ -50,7 +55,7 @@ from responders.codec import encode
 from watcher.cluster.batches import KIND, SOURCE, split_lines
 from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
 from watcher.cluster.layout import Layout, Stores
-from watcher.cluster.leases import Lease, LeaseLost
+from watcher.cluster.leases import Lease, LeaseLost, live_keys
 from watcher.cluster.shards import ShardGroup, by_shard
 from watcher.pipeline.decode import decode_lines
 from watcher.pipeline.own import own_handles
@@ -125,8 +130,10 @@ class Worker:
         return self._position + self._pending
 
     def __post_init__(self) -> None:
-        self._by_shard = by_shard(self.playbooks, self.shards)
-        self._own = own_handles(self.playbooks)
+        self._configure(self.playbooks)
+        self._loaded = False  # the playbooks are known (`run` may be handed them late)
+        self._unloaded: Exception | None = None  # why `load` failed: `run` raises it
+        self._announced = -float("inf")  # when this worker's presence was first taken
         self._lock = asyncio.Lock()
         self._presence = Lease(
             self.stores.leases, f"worker.{self.owner}", self.owner, self.layout.lease_ttl
@@ -142,26 +149,28 @@ class Worker:
         #: would lose them (the next owner must re-detect them from the last one).
         self._torn = False
 
-    async def run(self, stop: asyncio.Event) -> int:
+    def _configure(self, playbooks: Sequence[Playbook]) -> None:
+        self.playbooks = playbooks
+        self._by_shard = by_shard(playbooks, self.shards)
+        self._own = own_handles(playbooks)
+
+    async def run(
+        self, stop: asyncio.Event, *, load: Callable[[], Sequence[Playbook]] | None = None
+    ) -> int:
         """Work until `stop` is set (0: shards checkpointed and released) or a lease is
-        lost (`EXIT_LOST`)."""
-        load_ranker()  # before any lease: a 1.5 s import mid-stream would outlast a renewal
+        lost (`EXIT_LOST`). `load`, if given, returns the playbooks (in place of those the
+        worker was made with): it runs in a thread while the worker announces itself."""
         if not await self._presence.acquire():
             raise LeaseLost(f"worker id {self.owner} is in use")
-        log.info("%s: %d playbooks in %d shards", self.owner, len(self.playbooks), self.shards)
-        lost: list[BaseException] = []
+        self._announced = asyncio.get_running_loop().time()
         try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(self._until_halt(work(self._halt)))
-                    for work in (self._keep_leases, self._keep_balance, self._read)
-                ]
-                tasks.append(group.create_task(self._until_halt(stop.wait())))
-                await self._halt.wait()
-                for task in tasks:
-                    task.cancel()
-        except* LeaseLost as group_error:
-            lost.extend(group_error.exceptions)
+            lost = await self._work(stop, load)
+            if self._unloaded is not None:
+                raise self._unloaded
+        except BaseException:  # the playbooks did not load, or the process is interrupted
+            with contextlib.suppress(NatsError, TimeoutError):
+                await asyncio.wait_for(self._presence.release(), IDLE_SECONDS)
+            raise
         if lost:
             log.error("stopping: %s", lost[0])
             return EXIT_LOST
@@ -170,10 +179,35 @@ class Worker:
         await self._presence.release()
         return 0
 
+    async def _work(
+        self, stop: asyncio.Event, load: Callable[[], Sequence[Playbook]] | None
+    ) -> list[BaseException]:
+        """The three tasks, until one ends or `stop` is set; the leases lost, if any."""
+        lost: list[BaseException] = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._until_halt(work))
+                    for work in (
+                        self._keep_leases(self._halt),
+                        self._keep_balance(self._halt, load),
+                        self._read(self._halt),
+                    )
+                ]
+                tasks.append(group.create_task(self._until_halt(stop.wait())))
+                await self._halt.wait()
+                for task in tasks:
+                    task.cancel()
+        except* LeaseLost as group_error:
+            lost.extend(group_error.exceptions)
+        return lost
+
     def faults(self) -> list[str]:
         """What keeps this worker from doing its part now, for `/readyz`."""
         if self._halt.is_set():
             return ["worker: stopping"]
+        if not self._loaded:
+            return ["worker: loading the playbooks"]
         if not self._presence.fresh():
             return ["lease: this worker's presence is not held or not renewed in time"]
         return [
@@ -203,8 +237,11 @@ class Worker:
             await self._renew_all()
             await asyncio.sleep(max(0.0, self.layout.lease_ttl / 4 - (loop.time() - started)))
 
-    async def _keep_balance(self, stop: asyncio.Event) -> None:
+    async def _keep_balance(
+        self, stop: asyncio.Event, load: Callable[[], Sequence[Playbook]] | None
+    ) -> None:
         """Take or give up shards toward a fair share; listing the workers can be slow."""
+        await self._settle_in(load)
         while not stop.is_set():
             try:
                 fair = await self._fair_share()
@@ -213,6 +250,27 @@ class Worker:
             except (NatsError, TimeoutError) as exc:  # the broker is away: balance later
                 log.warning("cannot balance shards now (%r)", exc)
             await asyncio.sleep(self.layout.lease_ttl / 4)
+
+    async def _settle_in(self, load: Callable[[], Sequence[Playbook]] | None) -> None:
+        """Before the first balance: have the playbooks, and the ranker if they need it,
+        and let one lease beat pass since this worker announced itself, so that workers
+        started with it have announced themselves too (see the module's docstring). The
+        leases task renews the presence meanwhile."""
+        if load is not None:
+            try:
+                self._configure(await asyncio.to_thread(load))
+            except Exception as exc:  # raised by `run` as it is, not in a task group's
+                self._unloaded = exc
+                self._halt.set()
+                return
+        self._loaded = True
+        log.info("%s: %d playbooks in %d shards", self.owner, len(self.playbooks), self.shards)
+        if any(p.respond.resources for p in self.playbooks):
+            # only a brief with resources to rank needs scikit-learn (a 1.5-3 s import);
+            # in a thread now, not at the first surge, where it would stall the renewals
+            await asyncio.to_thread(load_ranker)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, self._announced + self.layout.lease_ttl / 4 - loop.time()))
 
     async def _renew_all(self) -> None:
         """Renew every lease at once (one round trip, not one per shard)."""
@@ -232,14 +290,12 @@ class Worker:
                 raise result
 
     async def _fair_share(self) -> int:
-        try:
-            # a set: a key renewed while the listing runs can be listed twice
-            # bounded: nats-py's key listing waits without a timeout for its end marker
-            keys = await asyncio.wait_for(self.stores.leases.keys(), self.layout.lease_ttl)
-            workers = len({k for k in keys if k.startswith("worker.")})
-        except NoKeysError:
-            workers = 1
-        return math.ceil(self.shards / max(workers, 1))
+        """Shards ÷ live workers (those whose presence lease is held), rounded up."""
+        workers = await asyncio.wait_for(
+            live_keys(self.js, self.stores.leases, self.layout.leases_bucket, "worker."),
+            self.layout.lease_ttl,
+        )
+        return math.ceil(self.shards / max(len(workers), 1))
 
     async def _rebalance(self, fair: int) -> None:
         if len(self.held) > fair:

@@ -14,8 +14,9 @@ import contextlib
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -23,6 +24,9 @@ from prometheus_client.registry import Collector
 
 from watcher.cluster.layout import Layout, Stores, connect, open_stores
 from watcher.commands.common import DEFAULT_PLAYBOOKS, check_output, open_input, playbooks_or_exit
+
+if TYPE_CHECKING:
+    from watcher.playbooks.model import Playbook
 
 __all__ = ["register"]
 
@@ -107,10 +111,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return asyncio.run(_with_cluster(args, "ingest", work))
 
 
+class _NotStarting(Exception):
+    """The playbooks cannot run (their problems are printed): exit with `code`."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from watcher.cluster.worker import Worker
 
-    playbooks = playbooks_or_exit(args.playbooks, strict=args.strict).playbooks
+    checked: list[bool] = []  # whether the playbooks were checked (and printed) yet
+
+    def load() -> Sequence[Playbook]:
+        checked.append(True)
+        try:
+            return playbooks_or_exit(args.playbooks, strict=args.strict).playbooks
+        except SystemExit as exc:  # in the worker's thread: an exception asyncio passes on
+            raise _NotStarting(exc.code) from None
 
     async def work(nc: Client, js: JetStreamContext, layout: Layout, stores: Stores) -> int:
         worker = Worker(
@@ -118,7 +137,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             js,
             layout,
             stores,
-            playbooks,
+            (),
             _owner("worker"),
             shards=args.shards,
             checkpoint_batches=args.checkpoint_batches,
@@ -127,7 +146,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from watcher.cluster.metrics import WorkerCollector
 
         async with _serving(args, nc, WorkerCollector(worker), worker.faults):
-            code = await worker.run(_stop_event())
+            # the playbooks load while the worker announces itself (`watcher.cluster.worker`:
+            # so workers started together split the shards at once)
+            code = await worker.run(_stop_event(), load=load)
         print(
             f"worker: {worker.emitted} alerts emitted, {worker.published} stored "
             f"({worker.emitted - worker.published} duplicate), exit {code}",
@@ -135,7 +156,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return code
 
-    return asyncio.run(_with_cluster(args, "worker", work))
+    try:
+        try:
+            return asyncio.run(_with_cluster(args, "worker", work))
+        except _NotStarting:
+            raise
+        except Exception:
+            if not checked:  # a playbook error is the one to report first (and exits 1)
+                load()
+            raise
+    except _NotStarting as exc:  # the playbooks' problems are printed
+        raise SystemExit(exc.code) from None
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:

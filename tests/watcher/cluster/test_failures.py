@@ -25,6 +25,7 @@ from tests.watcher.cluster.harness import (
 from tests.watcher.cluster.natsd import NatsServer
 from tests.watcher.cluster.processes import spawn_worker
 from watcher.cluster.layout import Layout
+from watcher.cluster.leases import live_keys
 from watcher.cluster.worker import EXIT_LOST
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook
@@ -72,7 +73,8 @@ async def test_workers_killed_at_several_points_give_the_same_alerts_and_slack_m
 
     async def leases_held() -> bool:
         try:
-            return len([k for k in await stores.leases.keys() if k.startswith("shard.")]) == 8
+            shards = await live_keys(js, stores.leases, layout.leases_bucket, "shard.")
+            return len(shards) == 8
         except Exception:
             return False
 

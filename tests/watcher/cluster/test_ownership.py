@@ -10,7 +10,7 @@ from tests.watcher.cluster.harness import stores_for
 from tests.watcher.cluster.natsd import NatsServer
 from watcher.cluster.checkpoints import ShardCheckpoints
 from watcher.cluster.layout import Layout
-from watcher.cluster.leases import Lease, LeaseLost
+from watcher.cluster.leases import Lease, LeaseLost, live_keys
 
 
 async def test_one_holder_at_a_time_and_a_lapsed_lease_cannot_be_renewed(
@@ -36,6 +36,38 @@ async def test_one_holder_at_a_time_and_a_lapsed_lease_cannot_be_renewed(
         assert await a.acquire()  # an expired key can be taken again
         assert a.epoch is not None
         assert a.epoch > b.epoch
+    finally:
+        await nc.close()
+
+
+async def test_the_live_workers_are_listed_once_each_while_their_leases_are_renewed(
+    nats_server: NatsServer, cluster_name: str
+) -> None:
+    """nats-py's `keys()` listed a key renewed during the listing twice or not at all."""
+    layout = Layout(name=cluster_name, lease_ttl=5.0)
+    nc, stores = await stores_for(nats_server.url, layout)
+    js = nc.jetstream()
+    leases = [Lease(stores.leases, f"worker.w{n}", f"w{n}", 5.0) for n in range(3)]
+    shard = Lease(stores.leases, "shard.0", "w0", 5.0)
+    renewing = True
+
+    async def renew() -> None:
+        while renewing:
+            await asyncio.gather(*(lease.renew() for lease in [*leases, shard]))
+
+    try:
+        for lease in [*leases, shard]:
+            assert await lease.acquire()
+        task = asyncio.ensure_future(renew())
+        seen = [
+            await live_keys(js, stores.leases, layout.leases_bucket, "worker.") for _ in range(20)
+        ]
+        renewing = False
+        await task
+        assert seen == [{"worker.w0", "worker.w1", "worker.w2"}] * 20
+        await leases[1].release()  # a delete marker: not a live worker
+        live = await live_keys(js, stores.leases, layout.leases_bucket, "worker.")
+        assert live == {"worker.w0", "worker.w2"}
     finally:
         await nc.close()
 

@@ -4,6 +4,7 @@ workers over 8 shards, and the same outbox rows."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,7 +50,9 @@ async def test_cluster_alerts_equal_replay(
     replayed: list[bytes],
     replay_outbox: list[tuple[object, ...]],
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="groundswell.cluster")
     assert sum(1 for shard in by_shard(playbooks, 8) if shard) >= 3  # really spread out
     url = nats_server.url
     running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(workers)]
@@ -64,10 +67,17 @@ async def test_cluster_alerts_equal_replay(
         v for one in scraped for (name, _), v in one.samples.items() if name.endswith("lag_batches")
     ]
     assert lags == [0] * 8  # every shard has applied the whole stream
+    positions = [
+        v for one in scraped for (name, _), v in one.samples.items() if name.endswith("position")
+    ]
+    assert positions == [published.batches + 1] * 8  # every batch, then the flush
     delivered = await scrape(DelivererCollector(delivering.deliverer), delivering.deliverer.faults)
     assert delivered.ready == 200
     assert delivered.samples[("groundswell_cluster_leases_held", "")] == 1
     assert delivered.samples[("groundswell_cluster_alerts_delivered_total", "")] == len(replayed)
+    # started together, the workers split the shards at once: none was taken twice
+    taken = [r.getMessage() for r in caplog.records if " took shard " in r.getMessage()]
+    assert len(taken) == 8, taken
     codes = await asyncio.gather(*(r.halt() for r in running))
     await delivering.halt()
     assert codes == [0] * workers
