@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from watcher.cluster.layout import Layout, Stores, connect, open_stores
 from watcher.commands.common import DEFAULT_PLAYBOOKS, check_output, open_input, playbooks_or_exit
+from watcher.errors import GroundswellError
 
 if TYPE_CHECKING:
     from watcher.playbooks.model import Playbook
@@ -111,7 +112,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return asyncio.run(_with_cluster(args, "ingest", work))
 
 
-class _NotStarting(Exception):
+class _NotStarting(GroundswellError):
     """The playbooks cannot run (their problems are printed): exit with `code`."""
 
     def __init__(self, code: object) -> None:
