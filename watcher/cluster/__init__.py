@@ -2,7 +2,8 @@
 
 `layout` (the streams and buckets of one named cluster, created and checked at start),
 `batches` (ordered batches of post lines and control messages, with deterministic ids),
-`ingest` (a recorded file into the posts stream, resumable from its cursor), `leases`
+`ingest` (a recorded file into the posts stream, resumable from its cursor),
+`http_ingest` (`POST /ingest` into the posts stream, answered after the PubAck), `leases`
 (shard and presence leases in KV, renewed by compare-and-set), `checkpoints` (engine state
 in the Object Store behind a fenced pointer), `shards` (playbook → shard, one engine per
 worker over its shards), `worker` (takes shards as leases allow and publishes their alerts),
@@ -16,6 +17,7 @@ __all__ = [
     "batches",
     "checkpoints",
     "deliver",
+    "http_ingest",
     "ingest",
     "layout",
     "leases",

@@ -159,13 +159,17 @@ def broker_faults(nc: Client) -> list[str]:
 
 
 async def serve(
-    collector: Collector, faults: Callable[[], Sequence[str]], host: str, port: int
+    collector: Collector,
+    faults: Callable[[], Sequence[str]],
+    host: str,
+    port: int,
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.AppRunner:
-    """Serve `/metrics` (from `collector`), `/healthz` and `/readyz` on `host:port` in this
-    event loop; the caller cleans the runner up."""
+    """Serve `/metrics` (from `collector`), `/healthz`, `/readyz` and any `routes` on
+    `host:port` in this event loop; the caller cleans the runner up."""
     registry = CollectorRegistry()
     registry.register(collector)
-    runner = web.AppRunner(create_cluster_app(registry, faults))
+    runner = web.AppRunner(create_cluster_app(registry, faults, routes))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

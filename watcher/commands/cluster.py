@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aiohttp import web
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from prometheus_client.registry import Collector
@@ -60,16 +61,25 @@ async def _with_cluster(
 
 @contextlib.asynccontextmanager
 async def _serving(
-    args: argparse.Namespace, nc: Client, collector: Collector, faults: Callable[[], list[str]]
+    args: argparse.Namespace,
+    nc: Client,
+    collector: Collector,
+    faults: Callable[[], list[str]],
+    routes: Sequence[web.RouteDef] = (),
 ) -> AsyncIterator[None]:
-    """`/metrics`, `/healthz` and `/readyz` on `--metrics-port` while the role runs."""
+    """`/metrics`, `/healthz`, `/readyz` (and `routes`) on `--metrics-port` while the role
+    runs."""
     if not args.metrics_port:
         yield
         return
     from watcher.cluster.metrics import broker_faults, serve
 
     runner = await serve(
-        collector, lambda: [*broker_faults(nc), *faults()], args.metrics_host, args.metrics_port
+        collector,
+        lambda: [*broker_faults(nc), *faults()],
+        args.metrics_host,
+        args.metrics_port,
+        routes,
     )
     try:
         yield
@@ -88,9 +98,11 @@ def _stop_event() -> asyncio.Event:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from watcher.cluster.ingest import IngestError, publish_file
 
+    if args.source == "ingest":
+        return _http_ingest(args)
     kind, _, path = args.source.partition(":")
     if kind != "file" or not path:
-        raise IngestError(f"--source {args.source!r}: this version reads file:PATH only")
+        raise IngestError(f"--source {args.source!r}: this version reads file:PATH or ingest")
     open_input(Path(path)).close()
 
     async def work(nc: Client, js: JetStreamContext, layout: Layout, stores: Stores) -> int:
@@ -105,6 +117,43 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"ingest: {done.posts:,} posts in {done.batches:,} batches, {done.duplicates} "
             f"duplicate, {done.skipped_lines:,} lines already published, "
             f"{done.oversized} oversized",
+            file=sys.stderr,
+        )
+        return 0
+
+    return asyncio.run(_with_cluster(args, "ingest", work))
+
+
+def _http_ingest(args: argparse.Namespace) -> int:
+    """`--source ingest`: serve `POST /ingest` on `--metrics-port` until SIGINT or SIGTERM."""
+    from watcher.cluster.ingest import IngestError
+    from watcher.sources.ingest import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise IngestError(f"--source ingest needs a token: set {TOKEN_ENV}")
+    if not args.metrics_port:
+        raise IngestError("--source ingest serves POST /ingest on --metrics-port: give one")
+
+    async def work(nc: Client, js: JetStreamContext, layout: Layout, stores: Stores) -> int:
+        from watcher.cluster.http_ingest import ClusterIngest
+        from watcher.cluster.metrics import IngestCollector
+        from watcher.http.ingest import ingest_route
+
+        source = ClusterIngest(js, layout, token)
+        stop = _stop_event()
+        route = ingest_route(source)
+        async with _serving(args, nc, IngestCollector(source.out), list, [route]):
+            print(
+                f"ingest: POST /ingest on {args.metrics_host}:{args.metrics_port}",
+                file=sys.stderr,
+            )
+            await stop.wait()
+        done, lines = source.out, source.outcomes
+        print(
+            f"ingest: {done.posts:,} posts in {done.batches:,} batches ({done.duplicates} "
+            f"duplicate); lines {lines['accepted']:,} accepted, {lines['malformed']:,} "
+            f"malformed, {lines['duplicate']:,} duplicate",
             file=sys.stderr,
         )
         return 0
@@ -250,7 +299,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         required=True,
         metavar="SPEC",
         help="file:PATH publishes a recorded posts file as fast as the broker takes it, "
-        "then a flush, and exits; a re-run resumes after what was published",
+        "then a flush, and exits; a re-run resumes after what was published. ingest serves "
+        "POST /ingest on --metrics-port (token in $GROUNDSWELL_INGEST_TOKEN) and answers "
+        "once the broker has the posts",
     )
     _common(ingest)
     _metrics(ingest)

@@ -97,11 +97,15 @@ def readyz_endpoint(
 
 
 def create_cluster_app(
-    registry: CollectorRegistry, faults: Callable[[], Sequence[str]]
+    registry: CollectorRegistry,
+    faults: Callable[[], Sequence[str]],
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.Application:
     """A cluster process's `/metrics`, `/healthz` and `/readyz`: 200 while `faults()` (what
-    keeps it from doing its part: no broker, a lease it cannot renew) is empty, else 503."""
+    keeps it from doing its part: no broker, a lease it cannot renew) is empty, else 503;
+    and its own `routes` (an ingest's `POST /ingest`)."""
     app = web.Application()
+    app.router.add_routes(routes)
     app.router.add_get("/metrics", metrics_endpoint(registry))
     app.router.add_get("/healthz", healthz)
 

@@ -5,8 +5,9 @@ reading it), and hands it to the source, which parses it, queues the new posts a
 became of each line. At most `MAX_BODIES` bodies are read and held at once, so memory is
 bounded by size (`MAX_BODIES` × the body cap) and not by how many clients send at once; a
 request that finds no room within `WAIT_S` gets 503 with `Retry-After`. Answers are JSON:
-401 without the right token (one log line each), 413 for a body too large, 503 when busy,
-200 with the per-line report otherwise.
+401 without the right token (one log line each), 413 for a body too large, 503 when busy or
+when the posts could not be kept (the cluster's broker did not acknowledge them), 200 with
+the per-line report otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import orjson
 from aiohttp import web
 
-from watcher.sources.ingest import IngestSource
+from watcher.sources.ingest import Ingestor, IngestUnavailable
 
 log = logging.getLogger("groundswell")
 
@@ -28,7 +29,7 @@ WAIT_S = 5.0  # longest a request waits for room before a 503
 
 
 def ingest_route(
-    source: IngestSource, *, room: asyncio.Semaphore | None = None, wait: float = WAIT_S
+    source: Ingestor, *, room: asyncio.Semaphore | None = None, wait: float = WAIT_S
 ) -> web.RouteDef:
     """The POST route that feeds `source`; `room` (`MAX_BODIES` slots unless given) bounds
     the request bodies read and held at once."""
@@ -57,6 +58,9 @@ def ingest_route(
                 if len(body) > limit:
                     return _too_large(limit)
             return _json(await source.accept(bytes(body), received_at), 200)
+        except IngestUnavailable as exc:  # nothing was kept: the sender must retry
+            log.warning("ingest: %s", exc)
+            return _json({"error": f"{exc}; retry shortly"}, 503, {"Retry-After": "1"})
         finally:
             room.release()
 

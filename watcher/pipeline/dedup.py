@@ -38,6 +38,11 @@ class RecentKeys:
         self._young.add(key)
         return False
 
+    def forget(self, key: Hashable) -> None:
+        """Seen no more: what `key` stood for was not kept after all (a failed publish)."""
+        self._young.discard(key)
+        self._old.discard(key)
+
     def __len__(self) -> int:
         return len(self._young) + len(self._old)
 

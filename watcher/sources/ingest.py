@@ -23,9 +23,11 @@ import codecs
 import dataclasses
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Protocol
 
+from watcher.errors import GroundswellError
 from watcher.pipeline.dedup import RecentKeys
 from watcher.post import Post, PostError, parse_post_line, posts_from_ndjson
 from watcher.sources.base import Batch, Settled, Source, SourceHealth
@@ -35,6 +37,24 @@ TOKEN_ENV = "GROUNDSWELL_INGEST_TOKEN"  # noqa: S105 - the variable holding it, 
 MAX_BODY = 8 * 2**20
 MAX_ERRORS = 10  # problems echoed back per request
 SETTLE_S = 10.0  # how long an answer waits for the engine to take its batch
+
+
+class Ingestor(Protocol):
+    """What `POST /ingest` hands a body to: this module's `IngestSource` (one process) or
+    `watcher.cluster.http_ingest.ClusterIngest` (into the cluster's posts stream)."""
+
+    max_body: int  # bytes
+
+    def authorized(self, header: str) -> bool: ...
+
+    async def accept(self, body: bytes, received_at: float) -> dict[str, object]: ...
+
+
+class IngestUnavailable(GroundswellError):
+    """The posts could not be kept (the cluster's broker did not acknowledge them): the
+    sender gets 503 and retries."""
+
+    what = "ingest"
 
 
 def bearer_matches(header: str, expected: bytes) -> bool:
@@ -99,7 +119,7 @@ class IngestSource(Source):
     async def accept(self, body: bytes, received_at: float) -> dict[str, object]:
         """Parse a body, queue its new posts (waiting while the pipeline is behind) and
         return the per-line report; `received_at` is when it arrived (event-loop clock)."""
-        accepted, report = self._parse(body)
+        accepted, report = self.parse(body)
         if not accepted:
             return {**report, "late": 0, "refused": 0}
         settled: asyncio.Future[Settled] = asyncio.get_running_loop().create_future()
@@ -139,7 +159,15 @@ class IngestSource(Source):
                 if len(errors) < MAX_ERRORS:
                     errors.append(f"line {number}: {exc}")
 
-    def _parse(self, body: bytes) -> tuple[list[Post], dict[str, object]]:
+    def forget(self, posts: Iterable[Post]) -> None:
+        """Not duplicates after all: these posts were not kept (the cluster's publish
+        failed), so the sender's retry must be accepted again."""
+        for post in posts:
+            self._seen.forget(hash(post.id))
+
+    def parse(self, body: bytes) -> tuple[list[Post], dict[str, object]]:
+        """A body's new posts (malformed and recently seen ones counted, not returned) and
+        the per-line report, without `late` and `refused`: those are the engine's to say."""
         now = self._clock()
         accepted: list[Post] = []
         counts = dict.fromkeys(self.outcomes, 0)

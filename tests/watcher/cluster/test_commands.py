@@ -30,7 +30,22 @@ def test_an_unknown_source_kind_is_one_line(capsys: pytest.CaptureFixture[str]) 
     assert main(["ingest", "--source", "mastodon:x"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (
-        "groundswell: ingest: --source 'mastodon:x': this version reads file:PATH only"
+        "groundswell: ingest: --source 'mastodon:x': this version reads file:PATH or ingest"
+    )
+
+
+def test_an_http_ingest_without_its_token_or_port_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GROUNDSWELL_INGEST_TOKEN", raising=False)
+    assert main(["ingest", "--source", "ingest", "--metrics-port", "9"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "groundswell: ingest: --source ingest needs a token: set GROUNDSWELL_INGEST_TOKEN"
+    )
+    monkeypatch.setenv("GROUNDSWELL_INGEST_TOKEN", "t")
+    assert main(["ingest", "--source", "ingest"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "groundswell: ingest: --source ingest serves POST /ingest on --metrics-port: give one"
     )
 
 

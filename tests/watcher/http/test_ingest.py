@@ -189,9 +189,9 @@ async def test_bodies_held_at_once_are_bounded_and_the_rest_get_503(
 def test_the_ingest_dedup_remembers_hashes_not_ids(make_post: PostFactory) -> None:
     source = IngestSource("s3cret", clock=lambda: T0, settle=0)
     long_id = "i" * 1_000
-    accepted, _ = source._parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
+    accepted, _ = source.parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
     assert len(accepted) == 1
     remembered = [*source._seen._young, *source._seen._old]
     assert remembered == [hash(long_id)]
-    _, report = source._parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
+    _, report = source.parse(orjson.dumps(make_post(T0, "toxic waste", id=long_id)))
     assert report["duplicate"] == 1

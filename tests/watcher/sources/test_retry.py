@@ -67,7 +67,7 @@ def test_fuzz_retry_after_is_none_or_not_negative(value: str) -> None:
 @given(st.binary(max_size=300))
 def test_fuzz_ingest_bodies_are_counted_never_raise(body: bytes) -> None:
     source = IngestSource("t", clock=lambda: T0)
-    accepted, report = source._parse(body)
+    accepted, report = source.parse(body)
     # lines end at \n only (\r is JSON whitespace); a leading byte-order mark is no line
     lines = [line for line in body.removeprefix(codecs.BOM_UTF8).split(b"\n") if line.strip()]
     assert report["accepted"] == len(accepted)
