@@ -52,7 +52,8 @@ def test_compose_has_the_three_services_and_the_cluster_behind_a_profile(
     cluster = {
         name for name, service in services.items() if "cluster" in service.get("profiles", [])
     }
-    assert cluster == {"nats", "worker", "deliver"}
+    assert cluster == {"nats", "ingest", "worker", "deliver"}
+    assert "--source ingest" in services["ingest"]["command"]
     assert services["worker"]["deploy"]["replicas"] == 2
     assert "nats://nats:4222" in services["worker"]["command"]
     assert "-js" in services["nats"]["command"]
