@@ -113,5 +113,7 @@ async def test_a_broker_that_does_not_take_the_posts_gets_a_503_and_the_retry_is
             assert report["accepted"] == 2  # not "duplicate": nothing was kept the first time
             assert await stream_posts(js, layout) == [["x", "y"]]
     finally:
-        await nc.close()
-        server.stop()
+        try:
+            await nc.close()
+        finally:  # a failed assertion above must not leave our server running
+            server.stop()
