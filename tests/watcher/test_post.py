@@ -122,3 +122,19 @@ def test_field_sizes_are_capped_at_decode() -> None:
     long = orjson.dumps({**base, "text": "y" * 50_000, "id": "i" * 1_000, "author": "a" * 500})
     for post in (parse_post_line(long), *(posts_from_ndjson(long) or ())):
         assert len(post.text) == 40_000
+
+
+def test_a_post_pickles_as_its_fields_and_an_old_pickle_still_loads() -> None:
+    import pickle
+
+    post = parse_post_line(orjson.dumps({**GOOD, "url": "u", "reshare_of": "r", "lang": "en"}))
+    data = pickle.dumps(post, pickle.HIGHEST_PROTOCOL)
+    assert pickle.loads(data) == post
+    reduce = Post.__reduce__
+    try:  # a checkpoint written before: the frozen, slotted dataclass's own state
+        del Post.__reduce__
+        legacy = pickle.dumps(post, pickle.HIGHEST_PROTOCOL)
+    finally:
+        Post.__reduce__ = reduce  # type: ignore[method-assign]
+    assert legacy != data
+    assert pickle.loads(legacy) == post

@@ -39,3 +39,12 @@ def test_memory_is_bounded_and_keeps_the_steady_voices() -> None:
     record = history.get("steady")
     assert record is not None
     assert (record.posts, record.first) == (30, 0.0)
+
+
+def test_a_record_pickles_and_round_trips() -> None:
+    import pickle
+
+    from watcher.pipeline.standing import Record
+
+    record = Record(1.0, 2.5, posts=7, own_words=5, abusive=1)
+    assert pickle.loads(pickle.dumps(record, pickle.HIGHEST_PROTOCOL)) == record
