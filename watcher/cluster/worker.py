@@ -4,7 +4,8 @@ Three tasks: `_keep_leases` renews this worker's presence and shard leases every
 TTL, on its own so that nothing slow delays it; `_keep_balance` takes or gives up shards
 toward a fair share (shards ÷ live workers, rounded up); `_read` follows the posts stream
 from the oldest held shard's position with one ordered consumer, decodes each batch once
-and feeds it to every group of shards that has not applied it: normally one group, one
+(a backlog up to ten batches at a time, as one: see `runs`) and feeds it to every group of
+shards that has not applied it: normally one group, one
 engine over all the worker's shards (`shards.ShardGroup`); a shard taken at an older
 checkpoint catches up in a group of its own and joins the other when it reaches it.
 Balancing and reading take turns under one lock, so a shard never changes hands mid-batch.
