@@ -5,7 +5,7 @@ its retry is accepted."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,12 +15,20 @@ from aiohttp import web
 from nats.js import JetStreamContext
 
 from tests.conftest import T0, PostFactory
-from tests.watcher.cluster.harness import stores_for
+from tests.watcher.cluster.harness import (
+    by_playbook,
+    lines_of,
+    settle,
+    start_deliver,
+    start_worker,
+    stores_for,
+)
 from tests.watcher.cluster.natsd import NatsServer
-from watcher.cluster.batches import split_lines
+from watcher.cluster.batches import headers_for, split_lines
 from watcher.cluster.http_ingest import ClusterIngest
 from watcher.cluster.layout import Layout
 from watcher.http.ingest import ingest_route
+from watcher.playbooks.model import Playbook
 
 TOKEN = "s3cret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -117,3 +125,50 @@ async def test_a_broker_that_does_not_take_the_posts_gets_a_503_and_the_retry_is
             await nc.close()
         finally:  # a failed assertion above must not leave our server running
             server.stop()
+
+
+async def test_posts_sent_over_http_give_the_cluster_replays_alerts(
+    nats_server: NatsServer,
+    layout: Layout,
+    posts_file: Path,
+    playbooks: Sequence[Playbook],
+    replayed: list[bytes],
+    tmp_path: Path,
+) -> None:
+    """Acceptance 1 through `POST /ingest`: the posts file sent in bodies of 400 lines to
+    two ingests in turn (as a load balancer would), read by two workers, then the flush a
+    recorded file ends with; the alerts are replay's, line for line."""
+    url = nats_server.url
+    nc, _ = await stores_for(url, layout)
+    js = nc.jetstream()
+    ingests = [ClusterIngest(js, layout, TOKEN), ClusterIngest(js, layout, TOKEN)]
+    running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(2)]
+    delivering = await start_deliver(url, layout, playbooks, tmp_path)
+    lines = lines_of(posts_file)
+    try:
+        async with (
+            serving(ingests[0]) as one,
+            serving(ingests[1]) as other,
+            aiohttp.ClientSession() as http,
+        ):
+            for n, start in enumerate(range(0, len(lines), 400)):
+                body = b"".join(lines[start : start + 400])
+                async with http.post((one, other)[n % 2], data=body, headers=AUTH) as resp:
+                    assert resp.status == 200
+                    assert (await resp.json())["accepted"] == len(lines[start : start + 400])
+        await js.publish(
+            layout.posts_subject,
+            b"",
+            stream=layout.posts_stream,
+            headers=headers_for("test:flush", kind="flush"),
+        )
+        await settle(url, layout)
+    finally:
+        codes = [await r.halt() for r in running]
+        await delivering.halt()
+        await nc.close()
+    assert codes == [0, 0]
+    assert sum(i.out.posts for i in ingests) == len(lines)
+    alerts = lines_of(tmp_path / "alerts.ndjson")
+    assert sorted(alerts) == sorted(replayed)
+    assert by_playbook(alerts) == by_playbook(replayed)
