@@ -57,6 +57,14 @@ def test_compose_has_the_three_services_and_the_cluster_behind_a_profile(
     assert services["worker"]["deploy"]["replicas"] == 2
     assert "nats://nats:4222" in services["worker"]["command"]
     assert "-js" in services["nats"]["command"]
+    # each cluster role serves /metrics for Prometheus, which finds the replicas by DNS
+    ports = {"ingest": 9110, "worker": 9111, "deliver": 9112}
+    for role, port in ports.items():
+        assert f"--metrics-host 0.0.0.0 --metrics-port {port}" in services[role]["command"]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "groundswell-cluster"]
+    found = {sd["names"][0]: sd["port"] for sd in job["dns_sd_configs"]}
+    assert found == ports
 
 
 def test_groundswell_service_is_built_here_and_reads_secrets_from_env_file(

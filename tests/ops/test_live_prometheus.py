@@ -90,8 +90,10 @@ def prometheus_config(tmp: Path, target: str) -> Path:
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = [str(PROMETHEUS_DIR / rule) for rule in config["rule_files"]]
-    (job,) = config["scrape_configs"]
+    # the single process's job; the cluster's finds compose services by DNS, none here
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "groundswell"]
     job["static_configs"] = [{"targets": [target]}]
+    config["scrape_configs"] = [job]
     path = tmp / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     return path
