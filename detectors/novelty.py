@@ -183,8 +183,9 @@ class Novelty:
         weight = math.pow(2.0, (at - self.landmark) / self.half_life)
         self.posts += posts * weight
         counts = self.counts
+        get = counts.get
         for token, count in tokens.items():
-            counts[token] = counts.get(token, 0.0) + count * weight
+            counts[token] = get(token, 0.0) + count * weight
         if len(counts) > 2 * self.max_tokens:
             # First drop what is worth less than MIN_KEPT posts today (one-off words, long
             # ago): one pass, no sort, and usually enough. Only then rank what is left.

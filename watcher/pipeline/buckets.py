@@ -147,8 +147,16 @@ class Bucket(Counts):
     def tokens(self) -> Counter[str]:
         """How many of the remembered originals carry each token (tokenises them: call once)."""
         counts: Counter[str] = Counter()
+        seen: dict[tuple[str, tuple[str, ...]], set[str]] = {}  # copies of one text: once
         for post in self.examples.values():
-            count_tokens(counts, tokens_of(post.text, post.hashtags))
+            key = (post.text, post.hashtags)
+            tokens = seen.get(key)
+            if tokens is None:
+                tokens = seen[key] = tokens_of(post.text, post.hashtags)
+            if len(counts) < MAX_TOKENS:
+                counts.update(tokens)  # in C (count_tokens, inline: a call a post saved)
+            else:
+                count_tokens(counts, tokens)
         return counts
 
     def stats(self, per_term: bool = False, hour: Crowd | None = None) -> BucketStats:

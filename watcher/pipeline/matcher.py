@@ -24,7 +24,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import ahocorasick
 import ahocorasick_rs
 
 _TERM, _EXCLUDE, _GROUP = 0, 1, 2
@@ -178,7 +177,6 @@ class Matcher:
     ) -> None:
         groups = all_of if all_of is not None else [()] * len(terms)
         langs = languages if languages is not None else [()] * len(terms)
-        self._automaton = ahocorasick.Automaton()
         table: dict[str, list[tuple[int, int, int]]] = {}
         self._rules: list[_Rule | None] = []
         rows = zip(terms, excludes, groups, langs, strict=True)
@@ -193,26 +191,28 @@ class Matcher:
             wanted = frozenset(language_of(code) for code in codes) - {""}
             needed = bool(all_groups) or bool(wanted)
             self._rules.append(_Rule(len(all_groups), wanted) if needed else None)
-        spellings: list[str] = []
+        # Each spelling of a key, with what a hit on it means (a spelling met again, from
+        # another key, means what the last one says).
+        spelled: dict[str, tuple[tuple[int, int, int], ...]] = {}
         for key, entries in table.items():
             # A term listed twice in one role (say, in two all_of groups) keeps every entry.
-            value = (len(key), tuple(dict.fromkeys(entries)))
+            value = tuple(dict.fromkeys(entries))
             for spelling in _spellings(key):
-                self._automaton.add_word(spelling, value)
-                spellings.append(spelling)
-        # The batch prefilter only asks "does any key occur in this text?", which a Rust DFA
-        # answers about 4× faster than pyahocorasick walks its trie (bench/README.md); the
-        # exact per-post check below keeps pyahocorasick for its per-key payloads.
+                spelled[spelling] = value
+        # One Rust automaton (a DFA up to DFA_MAX_KEYS keys) serves both the batch prefilter,
+        # which only asks whether any key occurs, and the exact check, which asks for every
+        # occurrence, overlapping ones too: it scans ~4x faster than pyahocorasick walked its
+        # trie (bench/README.md).
+        self._spellings = list(spelled)
+        self._entries = list(spelled.values())
         self._prefilter = ahocorasick_rs.AhoCorasick(
-            spellings or [" "],
+            self._spellings or [" "],
             implementation=(
-                ahocorasick_rs.Implementation.DFA if len(spellings) <= DFA_MAX_KEYS else None
+                ahocorasick_rs.Implementation.DFA if len(self._spellings) <= DFA_MAX_KEYS else None
             ),
         )
         self._constrained = any(rule is not None for rule in self._rules)
         self._empty = not table
-        if not self._empty:
-            self._automaton.make_automaton()
 
     def candidates(self, texts: Sequence[str]) -> list[int]:
         """Indexes of the texts in which any term, exclude or group key occurs at all.
@@ -250,16 +250,17 @@ class Matcher:
         excluded: set[int] | None = None
         seen: dict[int, set[int]] | None = None
         last = len(norm) - 1
-        for end, (length, entries) in self._automaton.iter(norm):
+        spelled = self._entries
+        for key, start, stop in self._prefilter.find_matches_as_indexes(norm, overlapping=True):
             # Inline of `_whole`'s cheap case: most hits sit between spaces or punctuation.
-            start = end - length + 1
+            end = stop - 1
             before = norm[start - 1] if start > 0 else " "
             after = norm[end + 1] if end < last else " "
             if (before.isalnum() or before == "_" or after.isalnum() or after == "_") and not (
                 _whole(norm, start, end)
             ):
                 continue
-            for playbook, kind, index in entries:
+            for playbook, kind, index in spelled[key]:
                 if kind == _TERM:
                     hits = hits or {}
                     hits.setdefault(playbook, set()).add(index)

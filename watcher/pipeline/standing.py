@@ -20,8 +20,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import ahocorasick_rs
+
 from responders.alert import VoiceCandidate
-from responders.brief.safety import is_abusive
+from responders.brief.safety import ABUSE, is_abusive
 from watcher.pipeline.buckets import Bucket, CampaignTally
 from watcher.post import Post
 
@@ -30,6 +32,31 @@ MAX_AUTHORS = 50_000
 #: Candidates handed to the brief (the most picked-up).
 MAX_CANDIDATES = 20
 DAY = 86400.0
+#: The abuse lexicon's words as a plain automaton: a quiet bucket's ASCII texts, lowercased,
+#: are looked at in one call, and `is_abusive` runs only if one of the words occurs at all.
+_LEXICON = ahocorasick_rs.AhoCorasick([word.lower() for word in ABUSE])
+_ASCII_LEXICON = all(word.isascii() for word in ABUSE)
+
+
+def abusive_flags(texts: Sequence[str]) -> list[bool] | None:
+    """`is_abusive` of each text, or None when none of them is (the usual quiet bucket).
+
+    Exact: `is_abusive` matches a word of the lexicon case-insensitively, and in ASCII text
+    that means the lowercased text contains it, which one pass of an automaton over all the
+    texts joined tells for about the price of one regex search (~9 µs a post, the regex
+    trying every alternative at every character). A non-ASCII text (where case folding
+    reaches further, `ſ` matching `s`) or any occurrence of a word sends every text to
+    `is_abusive` itself.
+
+    >>> abusive_flags(["a fair point", "the council must answer"]) is None
+    True
+    >>> abusive_flags(["a fair point", "you IDIOTS"]), abusive_flags(["idiotic", "ok"])
+    ([False, True], [False, False])
+    """
+    joined = "\n".join(texts)  # no word of the lexicon holds a line break, so none spans two
+    if _ASCII_LEXICON and joined.isascii() and not _LEXICON.find_matches_as_indexes(joined.lower()):
+        return None
+    return [is_abusive(text) for text in texts]
 
 
 @dataclass(slots=True)
@@ -77,10 +104,13 @@ class TopicHistory:
                 record = records[author] = Record(at, at)
             record.posts += posts
             record.last = at
-        for post in bucket.examples.values():  # the originals and replies
-            record = records[post.author]
-            record.own_words += 1
-            record.abusive += is_abusive(post.text)
+        originals = bucket.examples.values()  # the originals and replies
+        for post in originals:
+            records[post.author].own_words += 1
+        flags = abusive_flags([post.text for post in originals])
+        if flags is not None:
+            for post, abusive in zip(originals, flags, strict=True):
+                records[post.author].abusive += abusive
         if len(records) > self.cap:
             kept = sorted(records.items(), key=lambda kv: (kv[1].posts, kv[1].last), reverse=True)
             self.records = dict(kept[: self.cap // 2])

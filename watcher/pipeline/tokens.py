@@ -6,7 +6,9 @@ These feed `detectors.novelty`, which picks out the ones a surge makes newly sig
 numbers, @mentions, links and words under three letters are skipped, and a stopword breaks
 a phrase, so "gag order on Parliament" gives `gag`, `order`, `parliament` and `gag order`.
 
-Only matched posts are tokenised (about 5% of traffic), so this is one regex pass and a set.
+Only matched posts are tokenised (about 5% of traffic), so this is one pass and a set: a
+regex for text with links, mentions, tags or non-ASCII letters, and `str.translate` plus
+`split` for the rest, which gives the regex's words exactly (`_plain_words`).
 
 The stopword list is our own, short one. scikit-learn's `ENGLISH_STOP_WORDS` would need
 scikit-learn at import (1.7 s, which the CLI avoids until a surge needs it), and it stops
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 
 from watcher.pipeline.matcher import normalise
 
@@ -46,6 +49,12 @@ STOPWORDS = frozenset(
 # letter, then letters, digits, hyphens or apostrophes, ending on a letter or digit.
 _TOKEN = re.compile(r"https?://\S+|@\S+|#(\w+)|([^\W\d_](?:[\w'-]*[^\W_])?)")
 MIN_WORD = 3
+#: ASCII characters that can be part of a word: every other one only separates words.
+_WORDISH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_'-")
+#: Every other ASCII character (uppercase too: a normalised text has none) as a space.
+_SEPARATE = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _WORDISH})
+#: What may come before a word's first letter, or after its last letter or digit.
+_LEADING, _TRAILING = "0123456789_'-", "_'-"
 
 
 def tokens_of(text: str, hashtags: Iterable[str] = ()) -> set[str]:
@@ -58,21 +67,45 @@ def tokens_of(text: str, hashtags: Iterable[str] = ()) -> set[str]:
     >>> sorted(tokens_of("Carter-Ruck's gag order: an MP's question", ["#FreeSpeech"]))
     ['#freespeech', 'carter-ruck', 'carter-ruck gag', 'gag', 'gag order', 'order', 'question']
     """
-    found = {"#" + normalise(tag).lstrip("#") for tag in hashtags}
-    previous = ""
-    for tag, word in _TOKEN.findall(normalise(text)):
-        if tag:
-            found.add("#" + tag)
-        if word.endswith("'s"):
-            word = word[:-2]
-        if len(word) < MIN_WORD or word in STOPWORDS:
-            previous = ""  # a link, mention, tag or stopword breaks a phrase
-            continue
-        found.add(word)
-        if previous:
-            found.add(f"{previous} {word}")
-        previous = word
+    found = {"#" + normalise(tag).lstrip("#") for tag in hashtags} if hashtags else set()
+    norm = normalise(text)
+    if norm.isascii() and "#" not in norm and "@" not in norm and "://" not in norm:
+        words = _plain_words(norm)
+    else:
+        words = []
+        for tag, word in _TOKEN.findall(norm):
+            if tag:
+                found.add("#" + tag)
+            words.append(word)  # "" for a link, mention or tag: it breaks a phrase
+    if "'" in norm:
+        words = [word[:-2] if word.endswith("'s") else word for word in words]
+    # a stopword or a short word breaks a phrase, like a link, mention or tag ("")
+    kept = [word if len(word) >= MIN_WORD and word not in STOPWORDS else "" for word in words]
+    found.update(kept)
+    found.discard("")
+    found.update([f"{a} {b}" for a, b in pairwise(kept) if a and b])
     return found
+
+
+def _plain_words(norm: str) -> list[str]:
+    """`_TOKEN`'s words in a normalised ASCII text without links, mentions or tags, in order.
+
+    Exactly the regex's: a run of letters, digits, `_`, `'` and `-` holds one word at most,
+    from its first letter to its last letter or digit (the regex starts a word at a letter
+    and ends it on a letter or digit), and runs without a letter hold none. About twice as
+    fast as the regex, which tries four alternatives at every character.
+
+    >>> _plain_words("a 2nd-hand, '90s e-mail_ --- 42 x_y")
+    ['a', 'nd-hand', 's', 'e-mail', 'x_y']
+    """
+    words = []
+    for run in norm.translate(_SEPARATE).split():
+        if not run.isalpha():
+            run = run.lstrip(_LEADING).rstrip(_TRAILING)
+            if not run:
+                continue  # no letter: no word, and (unlike a link) no break in a phrase
+        words.append(run)
+    return words
 
 
 def _key(token: str) -> str:

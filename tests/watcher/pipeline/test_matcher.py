@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.pipeline.matcher import Matcher, covers, normalise
+from watcher.pipeline.matcher import Matcher, _spellings, _whole, covers, normalise
 
 
 @pytest.mark.parametrize(
@@ -120,3 +120,39 @@ def test_covers_is_exact(general: str, specific: str, noise: str) -> None:
 )
 def test_unicode_case_and_accents_in_many_scripts(term: str, text: str) -> None:
     assert Matcher([[term]], [[]]).match(text) == {0: [0]}
+
+
+def _occurs_whole(key: str, norm: str) -> bool:
+    """Whether any spelling of `key` occurs in `norm` as whole words, by brute force."""
+    for spelling in _spellings(key):
+        start = norm.find(spelling)
+        while start != -1:
+            if _whole(norm, start, start + len(spelling) - 1):
+                return True
+            start = norm.find(spelling, start + 1)
+    return False
+
+
+overlapping = st.text(alphabet="ab #\n", min_size=1, max_size=4).filter(str.strip)
+
+
+@given(
+    st.lists(st.lists(overlapping, min_size=1, max_size=4), min_size=1, max_size=3),
+    st.lists(overlapping, max_size=2),
+    st.text(alphabet="abAB #\n-é", max_size=30),
+)
+def test_match_finds_every_overlapping_occurrence(
+    terms: list[list[str]], excludes: list[str], text: str
+) -> None:
+    """Every occurrence counts, overlapping ones too ("aba" holds "ab" and "ba"), as a
+    brute-force search over each spelling of each term finds them."""
+    excluded = [excludes if p == 0 else [] for p in range(len(terms))]
+    norm = normalise(text)
+    expected = {}
+    for playbook, group in enumerate(terms):
+        if any(_occurs_whole(normalise(term), norm) for term in excluded[playbook]):
+            continue
+        hits = [i for i, term in enumerate(group) if _occurs_whole(normalise(term), norm)]
+        if hits:
+            expected[playbook] = hits
+    assert Matcher(terms, excluded).match(text) == (expected or None)
