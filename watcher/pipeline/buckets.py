@@ -153,10 +153,7 @@ class Bucket(Counts):
             tokens = seen.get(key)
             if tokens is None:
                 tokens = seen[key] = tokens_of(post.text, post.hashtags)
-            if len(counts) < MAX_TOKENS:
-                counts.update(tokens)  # in C (count_tokens, inline: a call a post saved)
-            else:
-                count_tokens(counts, tokens)
+            count_tokens(counts, tokens)
         return counts
 
     def stats(self, per_term: bool = False, hour: Crowd | None = None) -> BucketStats:

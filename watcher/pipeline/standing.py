@@ -16,14 +16,14 @@ responders' people-safety rule (`responders.brief.voices`), not this module's.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import ahocorasick_rs
+from dataclasses import dataclass, fields
+from typing import Any
 
 from responders.alert import VoiceCandidate
-from responders.brief.safety import ABUSE, is_abusive
+from responders.brief.safety import abusive_flags, is_abusive
 from watcher.pipeline.buckets import Bucket, CampaignTally
 from watcher.post import Post
 
@@ -32,31 +32,6 @@ MAX_AUTHORS = 50_000
 #: Candidates handed to the brief (the most picked-up).
 MAX_CANDIDATES = 20
 DAY = 86400.0
-#: The abuse lexicon's words as a plain automaton: a quiet bucket's ASCII texts, lowercased,
-#: are looked at in one call, and `is_abusive` runs only if one of the words occurs at all.
-_LEXICON = ahocorasick_rs.AhoCorasick([word.lower() for word in ABUSE])
-_ASCII_LEXICON = all(word.isascii() for word in ABUSE)
-
-
-def abusive_flags(texts: Sequence[str]) -> list[bool] | None:
-    """`is_abusive` of each text, or None when none of them is (the usual quiet bucket).
-
-    Exact: `is_abusive` matches a word of the lexicon case-insensitively, and in ASCII text
-    that means the lowercased text contains it, which one pass of an automaton over all the
-    texts joined tells for about the price of one regex search (~9 µs a post, the regex
-    trying every alternative at every character). A non-ASCII text (where case folding
-    reaches further, `ſ` matching `s`) or any occurrence of a word sends every text to
-    `is_abusive` itself.
-
-    >>> abusive_flags(["a fair point", "the council must answer"]) is None
-    True
-    >>> abusive_flags(["a fair point", "you IDIOTS"]), abusive_flags(["idiotic", "ok"])
-    ([False, True], [False, False])
-    """
-    joined = "\n".join(texts)  # no word of the lexicon holds a line break, so none spans two
-    if _ASCII_LEXICON and joined.isascii() and not _LEXICON.find_matches_as_indexes(joined.lower()):
-        return None
-    return [is_abusive(text) for text in texts]
 
 
 @dataclass(slots=True)
@@ -69,10 +44,13 @@ class Record:
     own_words: int = 0
     abusive: int = 0
 
-    def __reduce__(self) -> tuple[type[Record], tuple[float, float, int, int, int]]:
+    def __reduce__(self) -> tuple[type[Record], tuple[Any, ...]]:
         """Pickle as a constructor call (up to `MAX_AUTHORS` of these a playbook are in
         every checkpoint; a slotted dataclass's default state is ~3× slower to write)."""
-        return (Record, (self.first, self.last, self.posts, self.own_words, self.abusive))
+        return (Record, _record_fields(self))
+
+
+_record_fields = operator.attrgetter(*(f.name for f in fields(Record)))
 
 
 class TopicHistory:

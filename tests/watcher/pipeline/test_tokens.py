@@ -5,9 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from responders.brief.safety import ABUSE, is_abusive
+from responders.brief.safety import ABUSE, abusive_flags, is_abusive
 from watcher.pipeline.matcher import normalise
-from watcher.pipeline.standing import abusive_flags
 from watcher.pipeline.tokens import _TOKEN, STOPWORDS, _plain_words, tokens_of
 
 #: Pieces that exercise every branch of the word rule: edges, apostrophes, hyphens, digits.
