@@ -54,10 +54,14 @@ def count_tokens(counts: Counter[str], tokens: set[str]) -> None:
 def note_voices(tally: CampaignTally, tokens: set[str], author: str) -> None:
     """Remember who used each token, and in which wording, up to MAX_TOKEN_VOICES each."""
     authors, texts = tally.token_authors, tally.token_texts
+    # In sorted order, not the set's: when only some of a post's new tokens fit under
+    # MAX_TOKENS, which ones must not depend on the process's hash seed, or a replay and a
+    # cluster worker (or a restart) would remember different tokens for one campaign.
+    ordered = sorted(tokens)
     # copies of one text share it, mentions and links aside; crc32, not hash(), so that it
     # is the same after a restart from a checkpoint
-    wording = zlib.crc32(" ".join(sorted(tokens)).encode())
-    for token in tokens:
+    wording = zlib.crc32(" ".join(ordered).encode())
+    for token in ordered:
         people = authors.get(token)
         if people is None:
             if len(authors) >= MAX_TOKENS:
