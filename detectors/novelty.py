@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from operator import itemgetter
 
 #: A token worth fewer posts than this today is dropped first when the baseline is full.
 MIN_KEPT = 1.5
@@ -192,7 +191,10 @@ class Novelty:
             floor = MIN_KEPT * weight
             kept = {token: value for token, value in counts.items() if value >= floor}
             if len(kept) > self.max_tokens:
-                ranked = sorted(kept.items(), key=itemgetter(1), reverse=True)
+                # ties broken by the token, not by the dict's order: that is the order of
+                # a set of strings, which is the process's hash seed, and a cluster worker
+                # must keep the same tokens as a replay
+                ranked = sorted(kept.items(), key=lambda kv: (-kv[1], kv[0]))
                 kept = dict(ranked[: self.max_tokens])
             self.counts = kept
 

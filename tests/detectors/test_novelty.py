@@ -88,6 +88,19 @@ def test_memory_is_bounded_and_keeps_the_commonest() -> None:
     assert sum(token.startswith("word") for token in nov.counts) == 10
 
 
+def test_which_tied_tokens_are_kept_does_not_depend_on_the_order_they_came_in() -> None:
+    # A bucket's token counts are built from sets of strings, whose order is the process's
+    # hash seed: a replay and a cluster worker see the same counts in different orders.
+    tokens = [f"tok{i:03d}" for i in range(40)]
+    kept = []
+    for order in (tokens, tokens[::-1], random.Random(5).sample(tokens, len(tokens))):
+        nov = Novelty(max_tokens=10, hold=0)
+        nov.learn(10, dict.fromkeys(order, 3), 0.0)  # 40 tokens, all tied, 10 to keep
+        kept.append(sorted(nov.counts))
+    assert kept[0] == kept[1] == kept[2]
+    assert len(kept[0]) == 10
+
+
 def test_pickle_round_trip_and_independent_clones() -> None:
     nov = Novelty(hold=2 * HOUR)
     now = learn_days(nov)
