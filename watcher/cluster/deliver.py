@@ -7,6 +7,10 @@ transaction), and only then acks them; the outbox's dispatcher then sends them. 
 before the ack redelivers the batch, which adds nothing: the file's alert ids are read back
 at start, and the outbox ignores keys it holds. The alerts stream itself drops re-emissions
 by `Nats-Msg-Id` within its (day-long) dedup window.
+
+The same process, while it holds the lease, polls its outbox for "Not a campaign" clicks
+and publishes them into the posts stream (`feedback.ClickPublisher`), where every worker
+applies them in stream order.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from responders.alert import Alert
 from responders.channels.ndjson import dump_alert
 from responders.codec import decode
 from responders.delivery.dispatch import Dispatcher
+from responders.delivery.outbox import Outbox
+from watcher.cluster.feedback import ClickPublisher
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import Lease, LeaseLost
 from watcher.cluster.worker import alert_id
@@ -38,6 +44,9 @@ FETCH = 256
 #: An alert fetched but not acked (the broker restarted, or this process died) comes again
 #: after this long; between fetch and ack there is only a file append and one SQLite commit.
 ACK_WAIT = 5.0
+#: How often the outbox is read for new clicks. A click only changes which later surges
+#: page, so a second late is as good as at once.
+CLICK_POLL_SECONDS = 1.0
 
 
 class AlertsFile:
@@ -79,12 +88,17 @@ class Deliverer:
         dispatcher: Dispatcher | None,
         alerts_out: AlertsFile | None,
         owner: str,
+        *,
+        outbox: Outbox | None = None,
     ) -> None:
         self.js = js
         self.layout = layout
         self.dispatcher = dispatcher
         self.alerts_out = alerts_out
         self.lease = Lease(stores.leases, "deliver", owner, layout.lease_ttl)
+        #: The clicks of the outbox (None: no outbox, no clicks to publish).
+        self.clicks = ClickPublisher(js, layout, stores, outbox) if outbox is not None else None
+        self._clicks_at = -float("inf")  # when the outbox was last read for clicks
         self.delivered = 0
         self.lag = 0  # alerts in the stream after the last fetched
 
@@ -123,6 +137,7 @@ class Deliverer:
         try:
             while not (stop.is_set() or lost.is_set()):
                 try:
+                    await self._publish_clicks()
                     await self._step(sub)
                 except (TimeoutError, NatsError):  # none yet, or the broker is away: unacked
                     continue  # alerts come again, and adding them again adds nothing
@@ -151,6 +166,16 @@ class Deliverer:
             return
         finally:
             lost.set()
+
+    async def _publish_clicks(self) -> None:
+        """Every `CLICK_POLL_SECONDS`, publish the outbox's new clicks (on a held lease)."""
+        loop = asyncio.get_running_loop()
+        if self.clicks is None or loop.time() - self._clicks_at < CLICK_POLL_SECONDS:
+            return
+        if not self.lease.fresh():
+            raise LeaseLost("deliver: lease not fresh; another process may deliver")
+        self._clicks_at = loop.time()
+        await self.clicks.publish()
 
     async def _step(self, sub: JetStreamContext.PullSubscription) -> None:
         try:

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from responders.alert import Alert
+from watcher.cluster.control import Click
 from watcher.pipeline.decode import Decoded
 from watcher.pipeline.engine import Engine, EngineStats
 from watcher.pipeline.own import own_handles
@@ -85,6 +86,18 @@ class ShardGroup:
         self.seq = seq
         return self._drain()
 
+    def mark_false_alarm(self, seq: int, click: Click) -> float | None:
+        """Apply a "Not a campaign" click at this point of the stream, once: a click at or
+        before the last one applied (re-published after a deliverer's restart) is not
+        counted again. The new strictness, or None if it changed nothing here (not one of
+        these shards' playbooks, or no event time yet to date it by, as in one process)."""
+        engine = self.engine
+        self.seq = seq
+        if engine.false_alarms_applied is not None and click.n <= engine.false_alarms_applied:
+            return None
+        engine.false_alarms_applied = click.n
+        return engine.mark_false_alarm(click.playbook)
+
     def _drain(self) -> list[Alert]:
         alerts = self.engine.drain_alerts()
         for alert in alerts:
@@ -98,6 +111,9 @@ class ShardGroup:
         if other.seq != self.seq:
             raise ValueError(f"merging a group at {other.seq} into one at {self.seq}")
         self.engine.adopt(other.engine)
+        applied = (self.engine.false_alarms_applied, other.engine.false_alarms_applied)
+        known = [a for a in applied if a is not None]  # both saw the same clicks: equal
+        self.engine.false_alarms_applied = max(known) if known else None
         self.engine.own_handles = own_handles(self.everyone)
         mine, theirs = self.engine.stats, other.engine.stats
         for counts, more in (

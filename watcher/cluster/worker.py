@@ -16,6 +16,12 @@ together then all count each other when they first balance and split the shards 
 Otherwise the first to finish loading took every shard and, a moment later, checkpointed and
 gave half away (pickling that state, rebuilding its matcher) for the other to restore.
 
+A control message is applied alone, by every group whose next message it is: `flush`
+closes every bucket; `false-alarm` makes the clicked playbook's detector stricter as of
+the group's watermark (`ShardGroup.mark_false_alarm`), exactly where one engine applying
+the click between the same two batches would; a kind this version does not know is
+skipped, never fed as posts.
+
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
 key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then commit
 each shard's checkpoint at a flush, and every `checkpoint_batches` batches or when the
@@ -55,6 +61,7 @@ from responders.brief.brief import load_ranker
 from responders.codec import encode
 from watcher.cluster.batches import KIND, SOURCE, split_lines
 from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
+from watcher.cluster.control import FALSE_ALARM, FLUSH, decode_click
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import Lease, LeaseLost, live_keys
 from watcher.cluster.shards import ShardGroup, by_shard
@@ -521,9 +528,23 @@ class Worker:
         headers = msg.headers or {}
         alerts: list[Alert] = []
         self._torn = True
-        if headers.get(KIND, "posts") == "flush":
+        kind = headers.get(KIND, "posts")
+        if kind == FLUSH:
             for group in targets:
                 alerts.extend(group.flush(seq))
+        elif kind == FALSE_ALARM:
+            click = decode_click(msg.data)
+            for group in targets:
+                if (strictness := group.mark_false_alarm(seq, click)) is not None:
+                    log.info(
+                        "%s: not a campaign: %s (click %d); %s now needs %.2f× the "
+                        "significance",
+                        self.owner, click.campaign_id, click.n, click.playbook, strictness,
+                    )  # fmt: skip
+        elif kind != "posts":  # from a newer version: applying it as posts would be wrong
+            log.warning("%s: message %d of kind %r not known here; skipped", self.owner, seq, kind)
+            for group in targets:
+                group.seq = seq
         else:
             busy = [g for g in targets if not g.idle]
             lines = [line for m in run for line in split_lines(m.data)] if busy else []
@@ -541,7 +562,7 @@ class Worker:
                 self._join(group)  # caught up with another group: one engine from now on
         for held in fed:
             many = seq - held.committed >= self.checkpoint_batches
-            if headers.get(KIND) == "flush" or (many and self._due(held)):
+            if kind == FLUSH or (many and self._due(held)):
                 await self._commit(held)
 
     def _due(self, held: Held) -> bool:

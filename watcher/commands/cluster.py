@@ -237,7 +237,13 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         alerts_out = AlertsFile(args.alerts_out) if args.alerts_out else None
         try:
             deliverer = Deliverer(
-                js, layout, stores, stack.dispatcher, alerts_out, _owner("deliver")
+                js,
+                layout,
+                stores,
+                stack.dispatcher,
+                alerts_out,
+                _owner("deliver"),
+                outbox=stack.outbox,
             )
             from watcher.cluster.metrics import DelivererCollector
 

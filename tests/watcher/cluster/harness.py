@@ -103,7 +103,15 @@ async def start_deliver(
     settings = DeliveryConfig(outbox=folder / "outbox.sqlite3", console=console, **config)  # type: ignore[arg-type]
     stack = build_delivery(playbooks, settings, retry_first=0.01)
     alerts = AlertsFile(folder / "alerts.ndjson")
-    deliverer = Deliverer(nc.jetstream(), layout, stores, stack.dispatcher, alerts, "deliver-test")
+    deliverer = Deliverer(
+        nc.jetstream(),
+        layout,
+        stores,
+        stack.dispatcher,
+        alerts,
+        "deliver-test",
+        outbox=stack.outbox,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(deliverer.run(stop))
     return Delivering(deliverer, stack, alerts, nc, stop, task, console)
