@@ -11,6 +11,7 @@ All times are passed in (seconds since the epoch); this module reads no clock.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     user_name TEXT NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identity (token TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snoozes (
     playbook TEXT PRIMARY KEY,
     until REAL NOT NULL,
@@ -274,6 +276,16 @@ class Outbox:
             (after,),
         ).fetchall()
         return [FalseAlarm(int(i), p, c) for i, p, c in rows]
+
+    def identity(self) -> str:
+        """This file's own random token, made the first time it is asked for: tells a
+        replaced outbox (whose row ids start again) from the one it replaced."""
+        row = self._db.execute("SELECT token FROM identity").fetchone()
+        if row is not None:
+            return str(row[0])
+        token = os.urandom(8).hex()
+        self._db.execute("INSERT INTO identity VALUES (?)", (token,))
+        return token
 
     def last_feedback_id(self) -> int:
         """The newest feedback row's id (0 when there is none)."""

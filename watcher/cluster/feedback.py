@@ -13,17 +13,16 @@ compare-and-set after each PubAck, so a restart neither re-sends nor skips a cli
   same `Nats-Msg-Id` (outbox identity and row id: the server drops it) and the same `n` (a
   worker applies a click only past the last `n` it applied, so even after the dedup window
   it counts once);
-- the outbox's identity is a random token kept in the outbox file itself, so a replaced
-  outbox (whose row ids start again) or another deliverer's outbox is told apart from the
-  one published from: its clicks stored before it first published are history, judged by
-  a detector this cluster does not have, and counting starts from its newest row, as
-  `apply_false_alarms` does for a first run.
+- the outbox's identity is a random token kept in the outbox file itself
+  (`Outbox.identity`), so a replaced outbox (whose row ids start again) or another
+  deliverer's outbox is told apart from the one published from: its clicks stored before
+  it first published are history, judged by a detector this cluster does not have, and
+  counting starts from its newest row, as `apply_false_alarms` does for a first run.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import orjson
@@ -36,24 +35,11 @@ from watcher.cluster.control import FALSE_ALARM, Click, click_id, encode_click
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import LeaseLost
 
-__all__ = ["CURSOR_KEY", "ClickPublisher", "Cursor", "outbox_identity"]
+__all__ = ["CURSOR_KEY", "ClickPublisher", "Cursor"]
 
 log = logging.getLogger("groundswell.cluster")
 
 CURSOR_KEY = "feedback.published"
-_IDENTITY = "CREATE TABLE IF NOT EXISTS cluster_identity (identity TEXT NOT NULL)"
-
-
-def outbox_identity(outbox: Outbox) -> str:
-    """The outbox file's own random token, made the first time it is asked for."""
-    db = outbox.db
-    db.execute(_IDENTITY)
-    row = db.execute("SELECT identity FROM cluster_identity").fetchone()
-    if row is not None:
-        return str(row[0])
-    identity = os.urandom(8).hex()
-    db.execute("INSERT INTO cluster_identity VALUES (?)", (identity,))
-    return identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +67,7 @@ class ClickPublisher:
         self.layout = layout
         self.stores = stores
         self.outbox = outbox
-        self.identity = outbox_identity(outbox)
+        self.identity = outbox.identity()
         self.published = 0  # clicks the server stored (not duplicates)
 
     async def _read(self) -> tuple[Cursor | None, int | None]:
