@@ -11,6 +11,8 @@ progress goes to stderr). It prints, and merges into `bench/results.json` (a ful
 2. the bucket-level scenario sweep (`bench.sweep`): per ramp shape caught/total, median,
    p90 and worst delay beside the oracle's, decoy pages and false pages per playbook-month
    on everyday traffic;
+   then `bench.heldout`: issue 13's held-out families (quadratic ramps, re-ignitions, small
+   night surges, heavy-tailed crowds) beside the issue's naive reference, seeds 200-239;
 3. for the scenario suite (`watcher.simulation.suite`): detection of every leaderless surge of
    ≥ 5× baseline carried by ≥ 50 distinct authors, and the median and p90 alert delay in
    event time after the onset; `new` alerts on each decoy; `new` alerts per playbook in a
@@ -38,7 +40,7 @@ from typing import Any
 
 import orjson
 
-from bench import generalisation, sweep
+from bench import generalisation, heldout, sweep
 from bench.common import record
 from detectors.base import BucketStats, TermStats
 from detectors.campaign import CampaignDetector
@@ -325,9 +327,11 @@ def main() -> int:
         lines = sweep.sweep(
             seeds=2, per_seed=3, quiet_bases=(0.5, 20.0), quiet_days=10, first_seed=args.first_seed
         )
+        lines += heldout.report(seeds=10, quiet_days=2)
         print("\n".join(lines + cost()))
         return 0
     lines = sweep.sweep(seeds=8, per_seed=4, first_seed=args.first_seed)
+    lines += heldout.report()
     print("\n".join(lines), flush=True)
     rest = suite() + stories() + cost()
     print("\n".join(rest))
