@@ -7,7 +7,9 @@ on the hot path.
 
 - every role: `groundswell_cluster_leases_held` (gauge): shards, the delivery lease or the
   source's lease this process holds;
-- worker: `groundswell_cluster_shard_lag_batches{shard}` (batches in the posts stream the
+- worker: `groundswell_cluster_shards` (the shards the playbooks are split into, held or
+  not: the ops alert on unowned shards compares the shards held across workers with it),
+  `groundswell_cluster_shard_lag_batches{shard}` (batches in the posts stream the
   shard has not applied yet, as of the last batch read),
   `groundswell_cluster_shard_position{shard}` (the last posts-stream sequence it applied),
   `groundswell_cluster_checkpoint_age_seconds{shard}` (since
@@ -71,6 +73,7 @@ class WorkerCollector:
     def collect(self) -> Iterator[Metric]:
         w = self.worker
         yield _gauge("groundswell_cluster_leases_held", "Leases this process holds.", len(w.held))
+        yield _gauge("groundswell_cluster_shards", "Shards the playbooks are split into.", w.shards)
         lag = GaugeMetricFamily(
             "groundswell_cluster_shard_lag_batches",
             "Batches in the posts stream the shard has not applied yet.",

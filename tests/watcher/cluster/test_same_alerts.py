@@ -63,6 +63,7 @@ async def test_cluster_alerts_equal_replay(
     scraped = [await scrape(WorkerCollector(r.worker), r.worker.faults) for r in running]
     assert [one.ready for one in scraped] == [200] * workers, [one.faults for one in scraped]
     assert sum(one.samples[("groundswell_cluster_leases_held", "")] for one in scraped) == 8
+    assert [one.samples[("groundswell_cluster_shards", "")] for one in scraped] == [8] * workers
     lags = [
         v for one in scraped for (name, _), v in one.samples.items() if name.endswith("lag_batches")
     ]
