@@ -234,12 +234,23 @@ def test_every_dashboard_query_follows_job_and_instance_and_keeps_instances_apar
     selector = re.compile(r"groundswell_\w+\{([^}]*)\}")
     aggregate = re.compile(r"\b(sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\))?\s*\(")
     for where, expr in dashboard_exprs():
+        if "groundswell_cluster_" in expr:  # the Cluster row: one job, views across processes
+            continue
         for metric in re.finditer(r"groundswell_\w+", expr):
             found = selector.match(expr, metric.start())
             assert found, f"{where}: {metric[0]} has no selector"
             assert 'job=~"$job", instance=~"$instance"' in found[1], where
         for agg in aggregate.finditer(expr):  # summing across instances would merge them
             assert "instance" in (agg[2] or ""), f"{where}: {agg[0]} merges instances"
+
+
+def test_the_cluster_rows_queries_read_only_the_cluster_job() -> None:
+    cluster = [(w, e) for w, e in dashboard_exprs() if "groundswell_cluster_" in e]
+    assert len(cluster) >= 10
+    for where, expr in cluster:
+        for found in re.finditer(r"groundswell_\w+(\{[^}]*\})?", expr):
+            assert found[1], f"{where}: {found[0]} has no selector"
+            assert 'job="groundswell-cluster"' in found[1], f"{where}: {found[0]}"
 
 
 def test_panels_with_a_playbook_or_source_label_honour_the_variable() -> None:

@@ -1,6 +1,6 @@
 """A real Prometheus scrapes a real cluster (two workers and a deliverer on a private
 nats-server) as the compose `cluster` profile deploys it; then every query of the
-cluster's ops alerts runs against it.
+cluster's ops alerts and of the dashboard's Cluster row runs against it.
 
 The scrape job is the deployed `groundswell-cluster` one with its relabelling: only the
 DNS discovery is swapped for static targets that carry the `__meta_dns_name` the discovery
@@ -22,11 +22,15 @@ import yaml
 from tests.conftest import PLAYBOOKS, REPO
 from tests.ops.conftest import PROMETHEUS_DIR, free_port, run
 from tests.ops.test_live_prometheus import (
+    CLUSTER_METRIC,
+    INTERVALS,
     Stack,
     check_rule_signals,
+    dashboard_queries,
     process,
     rule_health,
     rules,
+    substitute,
     wait_ready,
 )
 from tests.watcher.cluster.natsd import BINARY, NatsServer
@@ -133,6 +137,14 @@ async def test_every_cluster_rule_query_returns_data(
 
         checked, empty = await check_rule_signals(live, GROUP)
         assert checked == 5
+        for where, expr in dashboard_queries():  # the dashboard's Cluster row
+            if CLUSTER_METRIC in expr:
+                promql = substitute(expr, INTERVALS)
+                assert "$" not in promql, f"{where}: unsubstituted variable in {promql}"
+                checked += 1
+                if not await live.values(promql):
+                    empty.append(f"{where}: {promql}")
+        assert checked >= 5 + 10
         assert not empty, "queries that returned no data:\n" + "\n".join(empty)
         assert await rule_health(live) == {r["alert"]: ("ok", "") for r in rules()}
         # a healthy cluster: every shard held, a deliverer with the lease, none behind
