@@ -37,7 +37,7 @@ from watcher.cluster.control import PLAYBOOKS, decode_reload
 from watcher.cluster.ingest import REPLAY_SOURCE, publish_batch
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.reloads import object_name, publish_set, set_digest
-from watcher.cluster.shards import ShardGroup, by_shard
+from watcher.cluster.shards import ShardGroup, by_shard, shard_of
 from watcher.pipeline.decode import decode_lines
 from watcher.pipeline.engine import Engine
 from watcher.playbooks.model import Playbook, check_playbooks
@@ -162,6 +162,9 @@ async def test_a_reload_mid_stream_gives_the_alerts_of_one_engine_reloaded_there
     reload = await js.get_msg(layout.posts_stream, AT_BATCH + 1)
     await nc.close()
     in_force: dict[str, int] = {}  # what `groundswell_cluster_playbook_set` reports
+    running_now = [
+        rt.playbook.name for r in running for g in r.worker.groups for rt in g.engine.runtimes
+    ]
     for r in running:
         for digest, shards in r.worker.sets().items():
             in_force[digest] = in_force.get(digest, 0) + shards
@@ -177,6 +180,8 @@ async def test_a_reload_mid_stream_gives_the_alerts_of_one_engine_reloaded_there
     assert decode_reload(reload.data or b"").digest == set_digest(after)
     assert sets == [set_digest(after)] * SHARDS  # a restart would go on with the new set
     assert in_force == {set_digest(after): SHARDS}
+    # each playbook of the new set runs once in the cluster (the added one too), no other
+    assert sorted(running_now) == sorted(p.name for p in after)
     assert sum(r.worker.reloads for r in running) == workers  # one engine each
 
 
@@ -333,3 +338,26 @@ async def _object_names(url: str, layout: Layout) -> set[str]:
         return set()
     finally:
         await nc.close()
+
+
+def test_a_playbook_added_to_an_empty_shard_starts_where_one_engine_starts_it(
+    playbooks: Sequence[Playbook], posts_file: Path
+) -> None:
+    """A group whose shards held no playbook still follows the stream's watermark, so the
+    playbook a reload adds there starts counting where one engine would start it."""
+    parts = by_shard(playbooks, SHARDS)
+    empty = next(k for k in range(SHARDS) if not parts[k])
+    name = next(f"added-{n}" for n in range(1000) if shard_of(f"added-{n}", SHARDS) == empty)
+    added = [*playbooks, playbooks[0].model_copy(update={"name": name})]
+    group = ShardGroup({empty: []}, playbooks)
+    engine = Engine(playbooks)
+    for seq, batch in enumerate(batches_of(posts_file)[:AT_BATCH], 1):
+        group.feed(seq, decode_lines(batch.lines, source=REPLAY_SOURCE))
+        engine.feed_decoded(decode_lines(batch.lines, source=REPLAY_SOURCE))
+    assert group.reload(AT_BATCH + 1, set_digest(added), added, SHARDS) == {name: "added"}
+    engine.replace_playbooks(added)
+    assert group.members == {empty: frozenset({name})}
+    (mine,) = group.engine.runtimes
+    (theirs,) = (r for r in engine.runtimes if r.playbook.name == name)
+    assert group.engine.watermark == engine.watermark > float("-inf")
+    assert mine.first_start == theirs.first_start is not None
