@@ -33,7 +33,7 @@ from tests.watcher.cluster.test_failures import until, wait_exit
 from watcher.cli import main
 from watcher.cluster.batches import KIND, Batch, headers_for, line_batches
 from watcher.cluster.checkpoints import ShardCheckpoints, read_state
-from watcher.cluster.control import PLAYBOOKS, decode_reload
+from watcher.cluster.control import PLAYBOOKS, Reload, decode_reload, encode_reload, reload_id
 from watcher.cluster.ingest import REPLAY_SOURCE, publish_batch
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.reloads import object_name, publish_set, set_digest
@@ -361,3 +361,42 @@ def test_a_playbook_added_to_an_empty_shard_starts_where_one_engine_starts_it(
     (theirs,) = (r for r in engine.runtimes if r.playbook.name == name)
     assert group.engine.watermark == engine.watermark > float("-inf")
     assert mine.first_start == theirs.first_start is not None
+
+
+async def test_a_set_that_cannot_run_is_skipped_by_every_worker(
+    nats_server: NatsServer,
+    layout: Layout,
+    posts_file: Path,
+    playbooks: Sequence[Playbook],
+    replayed: list[bytes],
+    tmp_path: Path,
+) -> None:
+    """A reload naming a set the store does not hold (or cannot decode) changes nothing:
+    both workers skip it, and the alerts are replay's."""
+    url = nats_server.url
+    running = [await start_worker(url, layout, playbooks, f"w{n}") for n in range(2)]
+    delivering = await start_deliver(url, layout, playbooks, tmp_path)
+    nc, stores = await stores_for(url, layout)
+    js = nc.jetstream()
+    spec = f"file:{posts_file}"
+    batches = batches_of(posts_file)
+    await publish(js, layout, spec, batches[:AT_BATCH])
+    await stores.checkpoints.put(object_name("0" * 64), b'{"format": 99}')
+    for digest in ("f" * 64, "0" * 64):  # missing; stored under a digest it does not have
+        reload = Reload(1, digest)
+        await js.publish(
+            layout.posts_subject,
+            encode_reload(reload),
+            stream=layout.posts_stream,
+            headers=headers_for(reload_id(reload), kind=PLAYBOOKS),
+        )
+    await publish(js, layout, spec, batches[AT_BATCH:])
+    await flush(js, layout, spec)
+    await settle(url, layout)
+    sets = await checkpoint_sets(stores)
+    await nc.close()
+    assert await asyncio.gather(*(r.halt() for r in running)) == [0, 0]
+    await delivering.halt()
+    assert sorted(lines_of(tmp_path / "alerts.ndjson")) == sorted(replayed)
+    assert sets == [set_digest(playbooks)] * SHARDS
+    assert sum(r.worker.reloads for r in running) == 0
