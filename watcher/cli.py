@@ -13,6 +13,7 @@ from watcher.commands import (
     backtest,
     check,
     cluster,
+    publish_playbooks,
     replay,
     run,
     schema,
@@ -35,7 +36,19 @@ GC_THRESHOLDS = (50_000, 20, 20)
 EXIT_FAILED = 2
 
 #: Subcommands in the order `--help` lists them.
-COMMANDS = (run, replay, check, simulate, series, schema, backtest, alerts, silence, cluster)
+COMMANDS = (
+    run,
+    replay,
+    check,
+    simulate,
+    series,
+    schema,
+    backtest,
+    alerts,
+    silence,
+    cluster,
+    publish_playbooks,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

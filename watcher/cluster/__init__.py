@@ -2,7 +2,7 @@
 
 `layout` (the streams and buckets of one named cluster, created and checked at start),
 `batches` (ordered batches of post lines and control messages, with deterministic ids),
-`control` (what the `false-alarm` control message carries), `ingest` (a recorded file
+`control` (what the `false-alarm` and `playbooks` control messages carry), `ingest` (a recorded file
 into the posts stream, resumable from its cursor), `http_ingest` (`POST /ingest` into the
 posts stream, answered after the PubAck), `leases` (shard and presence leases in KV,
 renewed by compare-and-set), `checkpoints` (engine state in the Object Store behind a
@@ -10,7 +10,8 @@ fenced pointer), `shards` (playbook → shard, one engine per worker over its sh
 `worker` (takes shards as leases allow, applies the stream's posts and control messages
 in order, and publishes their alerts), `deliver` (the alerts stream into the outbox and
 `--alerts-out`), `feedback` ("Not a campaign" clicks from the deliverer's outbox into the
-ordered stream), `metrics` (a worker's leases, shard lag and checkpoint age for
+ordered stream), `reloads` (playbook sets in the Object Store, reloaded at one point of the
+stream), `metrics` (a worker's leases, shard lag, checkpoint age and playbook set for
 Prometheus).
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "layout",
     "leases",
     "metrics",
+    "reloads",
     "shards",
     "worker",
 ]

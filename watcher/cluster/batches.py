@@ -8,7 +8,8 @@ gets the same ids and the server reports them duplicate instead of storing them 
 
 Control messages travel in the same ordered stream, so every worker applies them at the
 same point: `flush` closes every open bucket, as the end of a `groundswell replay` does,
-and `false-alarm` is a "Not a campaign" click (its payload: `control`).
+`false-alarm` is a "Not a campaign" click and `playbooks` a reload (their payloads:
+`control`).
 
 >>> batches = list(line_batches([b'{"a":1}\\n', b'{"b":2}\\n', b'{"c":3}\\n'], max_posts=2))
 >>> [(b.first, b.last, len(b.lines)) for b in batches]
@@ -37,7 +38,7 @@ __all__ = [
 MAX_POSTS = 500
 #: The server's default max_payload is 1 MiB; leave room for headers.
 MAX_BYTES = 900 * 1024
-KIND = "Groundswell-Kind"  # header: "posts" (default), "flush" or "false-alarm"
+KIND = "Groundswell-Kind"  # header: "posts" (default), "flush", "false-alarm", "playbooks"
 SOURCE = "Groundswell-Source"  # header: the default `source` of posts that name none
 
 

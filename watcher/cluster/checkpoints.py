@@ -10,6 +10,11 @@ Fencing: a new owner first rewrites the pointer with its own epoch (`claim`) bef
 processes anything. An old owner that wakes up later (a zombie) still holds the revision it
 last wrote, so its next commit fails its compare-and-set and it stops: whatever it put in
 the Object Store is never pointed to, and is deleted.
+
+A checkpoint names the playbook set its shard ran (`reloads`): whoever restores the shard
+runs that set, fetched from the Object Store, not its own `--playbooks`, so a restart after
+a reload goes on with the reloaded set. A checkpoint from before reloads (format 1 or 2)
+names none: it restores with the worker's `--playbooks`, as it always did.
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from watcher.cluster.shards import ShardGroup
 from watcher.pipeline.engine import EngineStats
 from watcher.service.checkpoint import Snapshot, restore, snapshot
 
-__all__ = ["FORMAT", "Pointer", "ShardCheckpoints", "decode_state", "encode_state"]
+__all__ = [
+    "FORMAT",
+    "Pointer",
+    "Saved",
+    "ShardCheckpoints",
+    "decode_state",
+    "encode_state",
+    "read_state",
+]
 
 log = logging.getLogger("groundswell.cluster")
 
@@ -53,29 +66,49 @@ class Pointer:
         return cls(int(raw["epoch"]), str(raw["owner"]), raw["object"], int(raw["seq"]))
 
 
-#: 2: a shard's part of a worker's one engine, with its playbooks' own late counts
-FORMAT = 2
+#: 2: a shard's part of a worker's one engine, with its playbooks' own late counts;
+#: 3: and the digest of the playbook set it ran
+FORMAT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A shard's checkpoint, unpickled: its position, engine part, counters and set."""
+
+    version: int
+    seq: int
+    snap: Snapshot
+    stats: EngineStats
+    digest: str | None  # None: written before reloads (run the worker's own playbooks)
 
 
 def encode_state(group: ShardGroup, shard: int) -> bytes:
     """Shard `shard`'s part of the group's engine (its playbooks' runtimes, the engine's
-    watermark and own-post ids) and its counters, after the group's stream position."""
+    watermark and own-post ids), its counters and playbook set, after the group's position."""
     snap = snapshot(group.engine, group.members[shard])
-    return pickle.dumps((FORMAT, group.seq, snap, group.stats_of(shard)), pickle.HIGHEST_PROTOCOL)
+    state = (FORMAT, group.seq, snap, group.stats_of(shard), group.digest)
+    return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
 
 
-def decode_state(group: ShardGroup, shard: int, data: bytes) -> None:
-    """Load what `encode_state` wrote into a fresh one-shard group, and its position."""
-    version, seq, snap, stats = pickle.loads(data)  # noqa: S301 (our own cluster's objects)
-    if version not in (1, FORMAT) or not isinstance(snap, Snapshot):
-        raise ValueError(f"checkpoint format {version!r}, this version reads 1 and {FORMAT}")
+def read_state(data: bytes) -> Saved:
+    """What `encode_state` wrote (or an older version's format 1 or 2)."""
+    version, seq, snap, stats, *rest = pickle.loads(data)  # noqa: S301 (our own objects)
+    if version not in (1, 2, FORMAT) or not isinstance(snap, Snapshot):
+        raise ValueError(f"checkpoint format {version!r}, this version reads 1 to {FORMAT}")
     if not isinstance(stats, EngineStats):
         raise ValueError(f"checkpoint counters of type {type(stats).__name__}")
     if version == 1:  # one engine per shard, which counted late posts for the shard only
         stats.late_by = {}
-    restore(group.engine, snap)
-    group.restored(shard, stats)
-    group.seq = int(seq)
+    digest = str(rest[0]) if version >= 3 and rest else None
+    return Saved(int(version), int(seq), snap, stats, digest)
+
+
+def decode_state(group: ShardGroup, shard: int, saved: Saved) -> None:
+    """Load a shard's checkpoint into a fresh group (made with the checkpoint's set), and
+    its position."""
+    restore(group.engine, saved.snap)
+    group.restored(shard, saved.stats)
+    group.seq = saved.seq
 
 
 class ShardCheckpoints:

@@ -14,7 +14,10 @@ on the hot path.
   `groundswell_cluster_shard_position{shard}` (the last posts-stream sequence it applied),
   `groundswell_cluster_checkpoint_age_seconds{shard}` (since
   its last commit), `groundswell_cluster_alerts_emitted_total` / `_stored_total` (alerts
-  published, and those the server stored: the rest were re-emissions it dropped);
+  published, and those the server stored: the rest were re-emissions it dropped),
+  `groundswell_cluster_playbook_set{set}` (held shards running the playbook set with that
+  digest: one series while the cluster agrees, two while a shard catches up to a reload)
+  and `groundswell_cluster_playbook_reloads_total` (sets swapped in, per engine);
 - deliver: `groundswell_cluster_alerts_delivered_total`, and
   `groundswell_cluster_deliver_lag_alerts` (alerts in the stream after the last fetched);
 - ingest: `groundswell_cluster_posts_published_total`, `_batches_published_total`,
@@ -97,6 +100,19 @@ class WorkerCollector:
         yield lag
         yield position
         yield age
+        sets = GaugeMetricFamily(
+            "groundswell_cluster_playbook_set",
+            "Held shards running the playbook set with this digest.",
+            labels=["set"],
+        )
+        for digest, shards in sorted(w.sets().items()):
+            sets.add_metric([digest], shards)
+        yield sets
+        yield _counter(
+            "groundswell_cluster_playbook_reloads",
+            "Playbook sets swapped in at a reload in the stream, once per engine.",
+            w.reloads,
+        )
         yield _counter(
             "groundswell_cluster_alerts_emitted",
             "Alerts published, re-emissions included.",

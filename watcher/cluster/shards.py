@@ -19,6 +19,14 @@ One thing the engine shares across playbooks is which post ids are the organisat
 own accounts, so a worker's engine is told all of them too, or a reshare could count
 differently in the cluster.
 
+A group runs one playbook set (`digest`, see `reloads`). At a `playbooks` control message
+it swaps the new set in (`reload`), as `Engine.replace_playbooks` would in one process, and
+its shards' members follow the new set: a playbook added in shard k is run by whoever holds
+k, a removed one goes. Two groups merge only at the same position *and* set. A group is fed
+every batch even while its shards hold no playbook: its watermark and the own posts it has
+seen are the engine's as much as its runtimes are, and a playbook a reload adds starts
+counting at that watermark, as it would in one process.
+
 >>> shard_of("river-sewage", 8), shard_of("river-sewage", 8) == shard_of("river-sewage", 8)
 (7, True)
 """
@@ -60,9 +68,13 @@ class ShardGroup:
     position (the last posts-stream sequence applied)."""
 
     def __init__(
-        self, members: dict[int, Sequence[Playbook]], everyone: Sequence[Playbook]
+        self,
+        members: dict[int, Sequence[Playbook]],
+        everyone: Sequence[Playbook],
+        digest: str = "",
     ) -> None:
         self.everyone = tuple(everyone)
+        self.digest = digest  # the playbook set this group runs (`reloads.set_digest`)
         self.engine = Engine([p for playbooks in members.values() for p in playbooks])
         self.engine.own_handles = own_handles(everyone)  # as the single process remembers
         self.members = {k: frozenset(p.name for p in pbs) for k, pbs in members.items()}
@@ -71,17 +83,16 @@ class ShardGroup:
 
     @property
     def idle(self) -> bool:
-        """No playbooks: it applies nothing, only moves its sequence on."""
+        """No playbooks: a flush closes nothing (a batch still moves its watermark on)."""
         return not self.engine.runtimes
 
     def feed(self, seq: int, batch: Decoded) -> list[Alert]:
-        if not self.idle:
-            self.engine.feed_decoded(batch)
+        self.engine.feed_decoded(batch)
         self.seq = seq
         return self._drain()
 
     def flush(self, seq: int) -> list[Alert]:
-        if not self.idle:
+        if not self.idle:  # with no runtime a flush leaves the watermark where it is
             self.engine.flush()
         self.seq = seq
         return self._drain()
@@ -98,6 +109,21 @@ class ShardGroup:
         engine.false_alarms_applied = click.n
         return engine.mark_false_alarm(click.playbook)
 
+    def reload(
+        self, seq: int, digest: str, everyone: Sequence[Playbook], shards: int
+    ) -> dict[str, str]:
+        """Swap in the playbook set `everyone` (`digest`) at this point of the stream, for
+        this group's shards as the new set divides them; what happened to each of their
+        playbooks (`Engine.replace_playbooks`: a kept one keeps its state)."""
+        parts = by_shard(everyone, shards)
+        outcome = self.engine.replace_playbooks([p for k in self.members for p in parts[k]])
+        self.everyone = tuple(everyone)
+        self.engine.own_handles = own_handles(everyone)
+        self.members = {k: frozenset(p.name for p in parts[k]) for k in self.members}
+        self.digest = digest
+        self.seq = seq
+        return outcome
+
     def _drain(self) -> list[Alert]:
         alerts = self.engine.drain_alerts()
         for alert in alerts:
@@ -107,9 +133,11 @@ class ShardGroup:
         return alerts
 
     def adopt(self, other: ShardGroup) -> None:
-        """Take in `other`'s shards; it must be at the same position."""
+        """Take in `other`'s shards; it must be at the same position, on the same set."""
         if other.seq != self.seq:
             raise ValueError(f"merging a group at {other.seq} into one at {self.seq}")
+        if other.digest != self.digest:
+            raise ValueError(f"merging set {other.digest[:12]} into set {self.digest[:12]}")
         self.engine.adopt(other.engine)
         applied = (self.engine.false_alarms_applied, other.engine.false_alarms_applied)
         known = [a for a in applied if a is not None]  # both saw the same clicks: equal

@@ -19,8 +19,19 @@ gave half away (pickling that state, rebuilding its matcher) for the other to re
 A control message is applied alone, by every group whose next message it is: `flush`
 closes every bucket; `false-alarm` makes the clicked playbook's detector stricter as of
 the group's watermark (`ShardGroup.mark_false_alarm`), exactly where one engine applying
-the click between the same two batches would; a kind this version does not know is
-skipped, never fed as posts.
+the click between the same two batches would; `playbooks` swaps in the playbook set it
+names (`reloads`), fetched once from the Object Store, for the group's shards
+(`ShardGroup.reload`), as `Engine.replace_playbooks` between the same two batches would; a
+kind this version does not know is skipped, never fed as posts.
+
+Which playbooks a shard runs: the set its checkpoint names (the stream's last reload before
+that checkpoint), else, for a shard with no checkpoint yet or one from before reloads, the
+worker's `--playbooks`, until the stream's next reload. So `--playbooks` is the cluster's
+initial set: once a set has been published, a worker started with other files still runs
+the published set wherever the stream or a checkpoint has it (it says so in its log), and a
+change goes out with `groundswell publish-playbooks`, not by editing the files and
+restarting. A worker stores its own set in the Object Store before it takes a shard, so
+whoever restores that shard's checkpoint later can fetch it.
 
 Order of effects for a batch: feed the engines, publish their alerts (each with its alert
 key as `Nats-Msg-Id`, so a re-emission after a crash is dropped by the server), then commit
@@ -60,13 +71,19 @@ from responders.alert import Alert, rfc3339
 from responders.brief.brief import load_ranker
 from responders.codec import encode
 from watcher.cluster.batches import KIND, SOURCE, split_lines
-from watcher.cluster.checkpoints import ShardCheckpoints, decode_state, encode_state
-from watcher.cluster.control import FALSE_ALARM, FLUSH, decode_click
+from watcher.cluster.checkpoints import (
+    Saved,
+    ShardCheckpoints,
+    decode_state,
+    encode_state,
+    read_state,
+)
+from watcher.cluster.control import FALSE_ALARM, FLUSH, PLAYBOOKS, decode_click, decode_reload
 from watcher.cluster.layout import Layout, Stores
 from watcher.cluster.leases import Lease, LeaseLost, live_keys
+from watcher.cluster.reloads import SetError, fetch_set, set_digest, store_set
 from watcher.cluster.shards import ShardGroup, by_shard
-from watcher.pipeline.decode import decode_lines
-from watcher.pipeline.own import own_handles
+from watcher.pipeline.decode import Decoded, decode_lines
 from watcher.playbooks.model import Playbook
 
 __all__ = ["EXIT_LOST", "Held", "Worker", "alert_id"]
@@ -159,6 +176,7 @@ class Worker:
     held: dict[int, Held] = field(default_factory=dict)
     emitted: int = 0  # alerts published, re-emissions included
     published: int = 0  # alerts the server stored (not duplicates)
+    reloads: int = 0  # playbook sets swapped in at a `playbooks` message (per group)
 
     @property
     def stream_last(self) -> int:
@@ -166,6 +184,11 @@ class Worker:
         return self._position + self._pending
 
     def __post_init__(self) -> None:
+        #: Playbook sets by digest: this worker's own, and those fetched for a reload or a
+        #: checkpoint; and the sets that could not be run, with why (skipped for good).
+        self._sets: dict[str, tuple[Playbook, ...]] = {}
+        self._bad: dict[str, str] = {}
+        self._stored = False  # this worker's own set is in the Object Store
         self._configure(self.playbooks)
         self._loaded = False  # the playbooks are known (`run` may be handed them late)
         self._unloaded: Exception | None = None  # why `load` failed: `run` raises it
@@ -187,8 +210,41 @@ class Worker:
 
     def _configure(self, playbooks: Sequence[Playbook]) -> None:
         self.playbooks = playbooks
-        self._by_shard = by_shard(playbooks, self.shards)
-        self._own = own_handles(playbooks)
+        self.digest = set_digest(playbooks)  # the set of `--playbooks`: the initial one
+        self._sets[self.digest] = tuple(playbooks)
+        self._stored = False
+
+    def sets(self) -> dict[str, int]:
+        """The playbook sets in force here, by digest: how many held shards run each."""
+        out: dict[str, int] = {}
+        for held in self.held.values():
+            out[held.group.digest] = out.get(held.group.digest, 0) + 1
+        return out
+
+    async def _set_of(self, digest: str) -> tuple[Playbook, ...] | None:
+        """The playbook set `digest`, fetched once; None (and logged once) if it cannot be
+        run. The broker being away is retried, never taken for a bad set: every worker
+        must skip the same sets."""
+        if digest in self._sets:
+            return self._sets[digest]
+        if digest in self._bad:
+            return None
+        while True:
+            self._check_halt()
+            try:
+                playbooks = await fetch_set(self.stores, digest)
+                break
+            except SetError as exc:
+                log.error("%s: playbook set %s cannot run: %s", self.owner, digest[:12], exc)
+                self._bad[digest] = str(exc)
+                return None
+            except (NatsError, TimeoutError) as exc:
+                log.warning("playbook set %s not fetched yet (%r); retrying", digest[:12], exc)
+                await asyncio.sleep(RETRY_SECONDS)
+        self._sets[digest] = playbooks
+        if any(p.respond.resources for p in playbooks):
+            await asyncio.to_thread(load_ranker)  # not at the first surge (see `_settle_in`)
+        return playbooks
 
     async def run(
         self, stop: asyncio.Event, *, load: Callable[[], Sequence[Playbook]] | None = None
@@ -334,6 +390,9 @@ class Worker:
         return math.ceil(self.shards / max(len(workers), 1))
 
     async def _rebalance(self, fair: int) -> None:
+        if not self._stored:  # before a checkpoint can name it
+            await store_set(self.stores, self.playbooks)
+            self._stored = True
         if len(self.held) > fair:
             await self._release(sorted(self.held)[fair:])
         # start the search at a per-worker offset, so workers do not race for shard 0
@@ -369,13 +428,30 @@ class Worker:
     async def _install(self, taken: Sequence[Taken]) -> None:
         """Run the shards just taken: one engine per checkpoint position (building an
         engine's matcher costs ~0.4 s at 1,000 playbooks, so not one per shard), each
-        joined to a group already at its position."""
-        for seq in sorted({t.seq for t in taken}):
-            here = [t for t in taken if t.seq == seq]
-            group = ShardGroup({t.shard: self._by_shard[t.shard] for t in here}, self.playbooks)
+        joined to a group already at its position and set."""
+        saved: dict[int, Saved] = {t.shard: read_state(t.state) for t in taken if t.state}
+        sets = {t.shard: self._checkpoint_set(saved.get(t.shard)) for t in taken}
+        for seq, digest in sorted({(t.seq, sets[t.shard]) for t in taken}):
+            here = [t for t in taken if t.seq == seq and sets[t.shard] == digest]
+            everyone = await self._set_of(digest)
+            if everyone is None:  # its set is gone from the store: the worker's own, said
+                log.error(
+                    "%s: shards %s: the set of their checkpoint cannot run; running "
+                    "--playbooks' set %s instead",
+                    self.owner, [t.shard for t in here], self.digest[:12],
+                )  # fmt: skip
+                digest, everyone = self.digest, tuple(self.playbooks)
+            elif digest != self.digest:
+                log.info(
+                    "%s: shards %s run playbook set %s from their checkpoint, not "
+                    "--playbooks' %s (publish-playbooks changes it)",
+                    self.owner, [t.shard for t in here], digest[:12], self.digest[:12],
+                )  # fmt: skip
+            parts = by_shard(everyone, self.shards)
+            group = ShardGroup({t.shard: parts[t.shard] for t in here}, everyone, digest)
             for t in here:
-                if t.state is not None:
-                    decode_state(group, t.shard, t.state)
+                if t.shard in saved:
+                    decode_state(group, t.shard, saved[t.shard])
             group.seq = seq
             for t in here:
                 self.held[t.shard] = Held(t.shard, t.lease, group, t.checkpoints, committed=seq)
@@ -389,10 +465,15 @@ class Worker:
         # loading took time: trust the leases from now, not from before
         await asyncio.gather(*(t.lease.renew() for t in taken))
 
+    def _checkpoint_set(self, saved: Saved | None) -> str:
+        """The set a shard restores with: its checkpoint's, else this worker's own."""
+        return saved.digest if saved is not None and saved.digest else self.digest
+
     def _join(self, group: ShardGroup) -> None:
-        """Merge `group` into one at the same position, or keep it as a group of its own."""
+        """Merge `group` into one at the same position on the same playbook set, or keep it
+        as a group of its own."""
         for other in self.groups:
-            if other is not group and other.seq == group.seq:
+            if other is not group and other.seq == group.seq and other.digest == group.digest:
                 other.adopt(group)
                 for shard in group.members:
                     self.held[shard].group = other
@@ -541,16 +622,20 @@ class Worker:
                         "significance",
                         self.owner, click.campaign_id, click.n, click.playbook, strictness,
                     )  # fmt: skip
+        elif kind == PLAYBOOKS:
+            await self._reload(seq, decode_reload(msg.data).digest, targets)
         elif kind != "posts":  # from a newer version: applying it as posts would be wrong
             log.warning("%s: message %d of kind %r not known here; skipped", self.owner, seq, kind)
             for group in targets:
                 group.seq = seq
         else:
-            busy = [g for g in targets if not g.idle]
-            lines = [line for m in run for line in split_lines(m.data)] if busy else []
-            batch = decode_lines(lines, source=headers.get(SOURCE, ""), own=self._own)
+            lines = [line for m in run for line in split_lines(m.data)]
+            decoded: dict[frozenset[str], Decoded] = {}  # one decode per own-accounts set
             for group in targets:
-                alerts.extend(group.feed(seq, batch))
+                own = group.engine.own_handles
+                if own not in decoded:
+                    decoded[own] = decode_lines(lines, source=headers.get(SOURCE, ""), own=own)
+                alerts.extend(group.feed(seq, decoded[own]))
         fed = [h for h in self.held.values() if h.group in targets]
         if alerts:
             for held in fed:
@@ -564,6 +649,32 @@ class Worker:
             many = seq - held.committed >= self.checkpoint_batches
             if kind == FLUSH or (many and self._due(held)):
                 await self._commit(held)
+
+    async def _reload(self, seq: int, digest: str, targets: Sequence[ShardGroup]) -> None:
+        """Swap the playbook set `digest` in for `targets` at `seq` (a set already in force,
+        or one that cannot run, leaves them as they are: only their position moves)."""
+        changing = [g for g in targets if g.digest != digest]
+        everyone = await self._set_of(digest) if changing else None
+        for group in targets:
+            if everyone is None or group.digest == digest:
+                group.seq = seq
+                continue
+            before = group.digest
+            outcome = group.reload(seq, digest, everyone, self.shards)
+            self.reloads += 1
+            counts: dict[str, int] = {}
+            for what in outcome.values():
+                counts[what] = counts.get(what, 0) + 1
+            log.info(
+                "%s: playbook set %s in force at sequence %d for shards %s (was %s): %s",
+                self.owner, digest[:12], seq, sorted(group.members), before[:12],
+                ", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "none here",
+            )  # fmt: skip
+        if changing and everyone is None:
+            log.error(
+                "%s: playbook set %s at sequence %d skipped: %s",
+                self.owner, digest[:12], seq, self._bad.get(digest, "it cannot run"),
+            )  # fmt: skip
 
     def _due(self, held: Held) -> bool:
         return time.monotonic() - held.committed_at >= self.checkpoint_seconds

@@ -8,6 +8,7 @@ __all__ = [
     "check",
     "cluster",
     "common",
+    "publish_playbooks",
     "records",
     "replay",
     "run",

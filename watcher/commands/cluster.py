@@ -43,7 +43,7 @@ def _layout(args: argparse.Namespace) -> Layout:
     return Layout(name=args.cluster_name, lease_ttl=args.lease_ttl)
 
 
-async def _with_cluster(
+async def with_cluster(
     args: argparse.Namespace,
     role: str,
     work: Callable[[Client, JetStreamContext, Layout, Stores], Awaitable[int]],
@@ -121,7 +121,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_cluster(args, "ingest", work))
+    return asyncio.run(with_cluster(args, "ingest", work))
 
 
 def _http_ingest(args: argparse.Namespace) -> int:
@@ -158,7 +158,7 @@ def _http_ingest(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_cluster(args, "ingest", work))
+    return asyncio.run(with_cluster(args, "ingest", work))
 
 
 class _NotStarting(GroundswellError):
@@ -208,7 +208,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     try:
         try:
-            return asyncio.run(_with_cluster(args, "worker", work))
+            return asyncio.run(with_cluster(args, "worker", work))
         except _NotStarting:
             raise
         except Exception:
@@ -255,10 +255,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
             await stack.aclose()
         return 0
 
-    return asyncio.run(_with_cluster(args, "deliver", work))
+    return asyncio.run(with_cluster(args, "deliver", work))
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nats", default=DEFAULT_NATS, metavar="URL", help=f"({DEFAULT_NATS})")
     parser.add_argument(
         "--cluster-name",
@@ -309,12 +309,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "POST /ingest on --metrics-port (token in $GROUNDSWELL_INGEST_TOKEN) and answers "
         "once the broker has the posts",
     )
-    _common(ingest)
+    common_args(ingest)
     _metrics(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     worker = sub.add_parser("worker", help="run the engine for the shards this worker leases")
-    _common(worker)
+    common_args(worker)
     _playbooks(worker)
     worker.add_argument(
         "--shards", type=int, default=8, help="shards of playbooks; the same everywhere (8)"
@@ -339,7 +339,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker.set_defaults(func=cmd_worker)
 
     deliver = sub.add_parser("deliver", help="move the cluster's alerts into the outbox")
-    _common(deliver)
+    common_args(deliver)
     _playbooks(deliver)
     deliver.add_argument("--alerts-out", type=Path, help="also write each alert once here")
     deliver.add_argument(

@@ -282,40 +282,51 @@ def _read_capped(file: Path) -> str | None:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def playbook_texts(paths: Iterable[Path]) -> list[tuple[str, str | Problem]]:
+    """Each playbook file's text, or the problem reading it (read once, then checked)."""
+    out: list[tuple[str, str | Problem]] = []
+    for file in playbook_files(paths):
+        try:
+            text = _read_capped(file)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            out.append((str(file), Problem(str(file), 1, 1, f"cannot read this file: {why}")))
+            continue
+        out.append((str(file), Problem(str(file), 1, 1, TOO_BIG) if text is None else text))
+    return out
+
+
 def check_playbooks(paths: Iterable[Path]) -> Checked:
-    """Check every playbook file: the ones without an error, every finding, the files left
-    out. A name already used by an earlier file is an error of the later one."""
+    """`check_texts` of the playbook files' texts."""
+    return check_texts(playbook_texts(paths))
+
+
+def check_texts(texts: Iterable[tuple[str, str | Problem]]) -> Checked:
+    """Check each file's text (or its read problem); a name an earlier file used is an error."""
     playbooks: list[Playbook] = []
     problems: list[Problem] = []
     skipped: list[str] = []
     files: list[str] = []
     first_seen: dict[str, str] = {}
-    for file in playbook_files(paths):
-        try:
-            text = _read_capped(file)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(Problem(str(file), 1, 1, f"cannot read this file: {reason}"))
-            skipped.append(str(file))
+    for file, text in texts:
+        if isinstance(text, Problem):
+            problems.append(text)
+            skipped.append(file)
             continue
-        if text is None:
-            problems.append(Problem(str(file), 1, 1, TOO_BIG))
-            skipped.append(str(file))
-            continue
-        playbook, found = check_playbook(text, str(file))
+        playbook, found = check_playbook(text, file)
         if playbook is not None and playbook.name in first_seen:
             mark = load_marked(text).mark_for(("name",))
             used = f"`name`: {playbook.name!r} is already used by {first_seen[playbook.name]}"
-            found = sorted([*found, Problem(str(file), mark.line, mark.col, used)],
+            found = sorted([*found, Problem(file, mark.line, mark.col, used)],
                            key=lambda p: (p.line, p.col))  # fmt: skip
             playbook = None
         problems.extend(found)
         if playbook is None:
-            skipped.append(str(file))
+            skipped.append(file)
             continue
-        first_seen[playbook.name] = str(file)
+        first_seen[playbook.name] = file
         playbooks.append(playbook)
-        files.append(str(file))
+        files.append(file)
     return Checked(tuple(playbooks), tuple(problems), tuple(skipped), tuple(files))
 
 

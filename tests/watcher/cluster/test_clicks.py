@@ -26,6 +26,7 @@ from tests.watcher.cluster.harness import (
 )
 from tests.watcher.cluster.natsd import NatsServer
 from watcher.cluster.batches import KIND, headers_for, line_batches
+from watcher.cluster.checkpoints import read_state
 from watcher.cluster.control import FALSE_ALARM, Click, decode_click
 from watcher.cluster.feedback import CURSOR_KEY, ClickPublisher
 from watcher.cluster.ingest import REPLAY_SOURCE, publish_batch
@@ -143,7 +144,7 @@ async def test_a_click_mid_stream_gives_the_alerts_of_one_engine_clicked_there(
     assert delivering.deliverer.clicks is not None
     assert delivering.deliverer.clicks.published == CLICKS
 
-    _, _, snap, _ = pickle.loads(state)
+    snap = read_state(state).snap
     (fp_state,) = (s for name, (_, s) in snap.runtimes.items() if name == CLICKED)
     detector = pickle.loads(fp_state)["detector"]
     assert detector.strictness(snap.saved_at) > 1.5  # four clicks, decayed a few hours

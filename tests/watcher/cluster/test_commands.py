@@ -12,7 +12,7 @@ from tests.watcher.cluster.natsd import free_port
 from watcher.cli import main
 
 
-@pytest.mark.parametrize("command", ["ingest", "worker", "deliver"])
+@pytest.mark.parametrize("command", ["ingest", "worker", "deliver", "publish-playbooks"])
 def test_each_has_help_naming_the_broker_and_the_cluster(command: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "watcher", command, "--help"],
